@@ -1,0 +1,1 @@
+//! gimbal-host
