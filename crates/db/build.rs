@@ -1,0 +1,29 @@
+//! Embeds `policies/*.sql` (in file-name order) so the binary carries the policies it applies.
+use std::{env, fs, path::Path};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("policies");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    // refinery embeds sql/ at compile time but does not tell cargo to watch it.
+    println!("cargo:rerun-if-changed={}", root.join("sql").display());
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut out = String::from("pub static POLICY_FILES: &[(&str, &str)] = &[\n");
+    for name in &names {
+        let path = dir.join(name).canonicalize().expect("policy file path");
+        println!("cargo:rerun-if-changed={}", path.display());
+        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("policies.rs");
+    fs::write(dest, out).expect("write policies.rs");
+}
