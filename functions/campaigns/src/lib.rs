@@ -1,1 +1,93 @@
-//! gimbal-fn-campaigns
+//! `campaigns`: the validated write path for campaigns (reads go through PostgREST under the
+//! same policies). The function validates, then writes as the caller; RLS decides whether the
+//! caller may, so a viewer's create answers 403 and a user's delete of someone else's campaign
+//! answers 404, exactly as the table's policies say.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{delete, post},
+};
+use gimbal_campaigns::{Campaign, CampaignError, NewCampaign};
+use gimbal_db::{Access, DbError};
+use gimbal_edge::{ApiError, AppState, ErrorBody, Function, Invocation, JsonBody};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+pub const FUNCTION: Function = Function {
+    name: "campaigns",
+    verify_jwt: true,
+    summary: "Create and delete campaigns",
+    router,
+    openapi: || ApiDoc::openapi(),
+};
+
+fn router() -> Router<AppState> {
+    Router::new().route("/", post(create)).route("/{id}", delete(remove))
+}
+
+fn map_error(err: CampaignError) -> ApiError {
+    match err {
+        CampaignError::Invalid(e) => ApiError::validation(e.field, e.message),
+        CampaignError::Db(e) => e.into(),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/functions/v1/campaigns",
+    tag = "campaigns",
+    request_body = NewCampaign,
+    responses(
+        (status = 201, description = "Created, owned by the caller", body = Campaign),
+        (status = 400, description = "Body is not valid JSON for this shape", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "The caller's role may not create campaigns", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn create(
+    State(app): State<AppState>,
+    call: Invocation,
+    JsonBody(input): JsonBody<NewCampaign>,
+) -> Result<(StatusCode, Json<Campaign>), ApiError> {
+    let mut conn = app.conn().await?;
+    let tx = call.begin(&mut conn, Access::ReadWrite).await?;
+    let campaign = gimbal_campaigns::create(&tx, &input).await.map_err(map_error)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok((StatusCode::CREATED, Json(campaign)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/functions/v1/campaigns/{id}",
+    tag = "campaigns",
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "No such campaign that the caller may delete", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn remove(
+    State(app): State<AppState>,
+    call: Invocation,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = app.conn().await?;
+    let tx = call.begin(&mut conn, Access::ReadWrite).await?;
+    let deleted = gimbal_campaigns::delete(&tx, id).await.map_err(map_error)?;
+    tx.commit().await.map_err(DbError::from)?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("campaign {id} not found or not deletable by the caller")))
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(create, remove), components(schemas(NewCampaign, Campaign, ErrorBody)))]
+struct ApiDoc;

@@ -1,0 +1,169 @@
+//! Configuration from the environment, typed and validated at start-up. A missing or malformed
+//! variable stops the process with a message naming it; secrets are wrapped so they never print.
+
+use std::{net::SocketAddr, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is required: {hint}")]
+    Missing { var: &'static str, hint: &'static str },
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The login role the services use (e.g. `authenticator`); never a BYPASSRLS role.
+    pub database_url: SecretString,
+    pub database_pool_size: usize,
+    /// `https://<ref>.supabase.co`; JWKS and Storage live under it.
+    pub supabase_url: Option<String>,
+    pub jwt_secret: Option<SecretString>,
+    pub service_role_key: Option<SecretString>,
+    pub anon_key: Option<SecretString>,
+    pub encryption_key: SecretString,
+    pub encryption_key_id: String,
+    pub encryption_old_keys: String,
+    pub bind: SocketAddr,
+    /// Mount point of the functions, e.g. `/api` gives `/api/functions/v1/<name>`.
+    pub path_prefix: String,
+    pub body_limit_bytes: usize,
+    pub anon_statement_timeout: Duration,
+    pub authenticated_statement_timeout: Duration,
+    pub sentry_dsn: Option<SecretString>,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests and `gimbal dev` can supply their own.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let supabase_url = lookup("SUPABASE_URL").map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &supabase_url {
+            validate_http_url("SUPABASE_URL", url)?;
+        }
+        let jwt_secret = lookup("SUPABASE_JWT_SECRET");
+        if let Some(secret) = &jwt_secret
+            && secret.len() < 32
+        {
+            return Err(invalid("SUPABASE_JWT_SECRET", "must be at least 32 characters"));
+        }
+        if jwt_secret.is_none() && supabase_url.is_none() {
+            return Err(ConfigError::Missing {
+                var: "SUPABASE_JWT_SECRET",
+                hint: "set it (HS256 projects) or SUPABASE_URL (projects with signing keys)",
+            });
+        }
+        Ok(Config {
+            database_url: required(&lookup, "DATABASE_URL", "postgres://authenticator:…@host/db")?,
+            database_pool_size: parsed(&lookup, "DATABASE_POOL_SIZE", 16)?,
+            supabase_url,
+            jwt_secret: jwt_secret.map(SecretString::from),
+            service_role_key: lookup("SUPABASE_SERVICE_ROLE_KEY").map(SecretString::from),
+            anon_key: lookup("SUPABASE_ANON_KEY").map(SecretString::from),
+            encryption_key: required(
+                &lookup,
+                "GIMBAL_ENCRYPTION_KEY",
+                "32 random bytes in base64 (`gimbal keygen`)",
+            )?,
+            encryption_key_id: lookup("GIMBAL_ENCRYPTION_KEY_ID").unwrap_or_else(|| "k1".into()),
+            encryption_old_keys: lookup("GIMBAL_ENCRYPTION_OLD_KEYS").unwrap_or_default(),
+            bind: parsed(&lookup, "GIMBAL_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            path_prefix: path_prefix(lookup("GIMBAL_PATH_PREFIX"))?,
+            body_limit_bytes: parsed(&lookup, "GIMBAL_BODY_LIMIT_BYTES", 1024 * 1024)?,
+            anon_statement_timeout: seconds(&lookup, "GIMBAL_ANON_STATEMENT_TIMEOUT_SECS", 3)?,
+            authenticated_statement_timeout: seconds(
+                &lookup,
+                "GIMBAL_AUTHENTICATED_STATEMENT_TIMEOUT_SECS",
+                8,
+            )?,
+            sentry_dsn: lookup("SENTRY_DSN").map(SecretString::from),
+            log_format: log_format(lookup("GIMBAL_LOG_FORMAT"))?,
+        })
+    }
+
+    /// `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`, where the project publishes its keys.
+    pub fn jwks_url(&self) -> Option<String> {
+        self.supabase_url.as_ref().map(|u| format!("{u}/auth/v1/.well-known/jwks.json"))
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    hint: &'static str,
+) -> Result<SecretString, ConfigError> {
+    lookup(var).map(SecretString::from).ok_or(ConfigError::Missing { var, hint })
+}
+
+fn parsed<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match lookup(var) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(var, &e.to_string())),
+    }
+}
+
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    parsed(lookup, var, default).map(Duration::from_secs)
+}
+
+fn path_prefix(raw: Option<String>) -> Result<String, ConfigError> {
+    let Some(raw) = raw else { return Ok(String::new()) };
+    let trimmed = raw.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let valid = trimmed.starts_with('/')
+        && trimmed[1..].split('/').all(|seg| {
+            !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if !valid {
+        return Err(invalid("GIMBAL_PATH_PREFIX", "must look like /segment[/segment…]"));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn log_format(raw: Option<String>) -> Result<LogFormat, ConfigError> {
+    match raw.as_deref() {
+        None | Some("json") => Ok(LogFormat::Json),
+        Some("pretty") => Ok(LogFormat::Pretty),
+        Some(_) => Err(invalid("GIMBAL_LOG_FORMAT", "must be json or pretty")),
+    }
+}
+
+fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
+    let ok = reqwest::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .unwrap_or(false);
+    if ok { Ok(()) } else { Err(invalid(var, "must be an http(s) URL")) }
+}
+
+fn invalid(var: &'static str, reason: &str) -> ConfigError {
+    ConfigError::Invalid { var, reason: reason.to_string() }
+}
