@@ -1,0 +1,52 @@
+//! Building the shared application state from a validated [`Config`].
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use gimbal_auth::{AuthConfig, Authenticator};
+use gimbal_edge::{App, AppState, Config};
+use gimbal_jobs::{Jobs, Registry, WorkerConfig};
+use gimbal_secrets::Keyring;
+
+/// Everything a host or worker needs, checked before anything is served.
+pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result<AppState> {
+    let pool = gimbal_db::pool::connect("DATABASE_URL", config.database_url(), config.database_pool_size)?;
+    refuse_rls_bypass(&pool).await?;
+    let keyring = Keyring::from_parts(
+        &config.encryption_key_id,
+        &config.encryption_key,
+        &config.encryption_old_keys,
+    )?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("gimbal/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let auth = Authenticator::new(
+        AuthConfig::new(config.jwt_secret.clone(), config.jwks_url(), config.service_role_key.clone()),
+        http.clone(),
+    );
+    let jobs = Jobs::new(pool.clone(), Registry::with_builtins(), worker);
+    Ok(AppState(Arc::new(App { config, pool, auth, jobs, keyring, http })))
+}
+
+/// The services must log in as a role that RLS applies to once it switches to the caller's role;
+/// a superuser or BYPASSRLS login would make every policy moot.
+async fn refuse_rls_bypass(pool: &gimbal_db::Pool) -> anyhow::Result<()> {
+    let conn = pool.get().await.context("DATABASE_URL: cannot connect")?;
+    let row = conn
+        .query_one(
+            "select current_user::text, rolsuper, rolbypassrls from pg_roles where rolname = current_user",
+            &[],
+        )
+        .await
+        .context("DATABASE_URL: cannot read the login role")?;
+    let (role, superuser, bypass): (String, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    if superuser || bypass {
+        bail!(
+            "DATABASE_URL logs in as {role:?}, which bypasses row-level security; \
+             use a login role without SUPERUSER/BYPASSRLS that is granted anon, authenticated \
+             and service_role (such as `authenticator`; see the README)"
+        );
+    }
+    Ok(())
+}
