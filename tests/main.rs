@@ -1,1 +1,11 @@
+//! End-to-end tests: the real host, over HTTP, on a database of each test's own.
 
+mod campaigns;
+mod cors;
+mod cron;
+mod exports;
+mod host;
+mod identity;
+mod pgtap;
+mod rls_matrix;
+mod tokens;
