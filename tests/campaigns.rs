@@ -9,7 +9,13 @@ fn spring() -> Value {
 }
 
 async fn create(app: &TestApp, role: &str, body: Value) -> reqwest::Response {
-    app.invoke(Method::POST, "campaigns", Some(&app.token(role)), Some(body)).await
+    app.invoke(
+        Method::POST,
+        "campaigns",
+        Some(&app.token(role)),
+        Some(body),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -67,30 +73,55 @@ async fn malformed_json_is_a_bad_request_naming_the_problem() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 400);
-    assert!(body["message"].as_str().unwrap().to_lowercase().contains("eof"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("eof"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_field_is_rejected() {
     let app = TestApp::spawn().await;
-    let response = create(&app, "user", json!({"name": "x", "channel": "sms", "owner": "me"})).await;
+    let response = create(
+        &app,
+        "user",
+        json!({"name": "x", "channel": "sms", "owner": "me"}),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("owner"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("owner"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn user_cannot_delete_someone_elses_campaign_but_admin_can() {
     let app = TestApp::spawn().await;
     app.load_fixtures().await;
-    let created: Value = create(&app, "other_user", spring()).await.json().await.unwrap();
+    let created: Value = create(&app, "other_user", spring())
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = created["id"].as_str().unwrap();
     let path = format!("campaigns/{id}");
-    let by_user = app.invoke(Method::DELETE, &path, Some(&app.token("user")), None).await;
+    let by_user = app
+        .invoke(Method::DELETE, &path, Some(&app.token("user")), None)
+        .await;
     assert_eq!(by_user.status(), StatusCode::NOT_FOUND);
-    let by_viewer = app.invoke(Method::DELETE, &path, Some(&app.token("viewer")), None).await;
+    let by_viewer = app
+        .invoke(Method::DELETE, &path, Some(&app.token("viewer")), None)
+        .await;
     assert_eq!(by_viewer.status(), StatusCode::NOT_FOUND);
-    let by_admin = app.invoke(Method::DELETE, &path, Some(&app.token("admin")), None).await;
+    let by_admin = app
+        .invoke(Method::DELETE, &path, Some(&app.token("admin")), None)
+        .await;
     assert_eq!(by_admin.status(), StatusCode::NO_CONTENT);
 }
 
@@ -100,13 +131,19 @@ async fn user_deletes_own_campaign() {
     app.load_fixtures().await;
     let created: Value = create(&app, "user", spring()).await.json().await.unwrap();
     let path = format!("campaigns/{}", created["id"].as_str().unwrap());
-    let response = app.invoke(Method::DELETE, &path, Some(&app.token("user")), None).await;
+    let response = app
+        .invoke(Method::DELETE, &path, Some(&app.token("user")), None)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn oversized_body_is_rejected_with_413() {
-    let app = TestApp::spawn_with(Options { body_limit_bytes: Some(1024), ..Default::default() }).await;
+    let app = TestApp::spawn_with(Options {
+        body_limit_bytes: Some(1024),
+        ..Default::default()
+    })
+    .await;
     let big = json!({"name": "x".repeat(4096), "channel": "sms"});
     let response = create(&app, "user", big).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -117,7 +154,9 @@ async fn oversized_body_is_rejected_with_413() {
 #[tokio::test]
 async fn wrong_method_is_405_in_the_envelope() {
     let app = TestApp::spawn().await;
-    let response = app.invoke(Method::PUT, "campaigns", Some(&app.token("user")), None).await;
+    let response = app
+        .invoke(Method::PUT, "campaigns", Some(&app.token("user")), None)
+        .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 405);

@@ -12,15 +12,27 @@ async fn preflight_is_answered_without_authentication() {
         .request(Method::OPTIONS, app.function_url("campaigns"))
         .header("Origin", "https://app.example.com")
         .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization, x-client-info, apikey, content-type")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, x-client-info, apikey, content-type",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers();
     assert_eq!(headers["access-control-allow-origin"], "*");
-    let allowed = headers["access-control-allow-headers"].to_str().unwrap().to_lowercase();
-    for h in ["authorization", "x-client-info", "apikey", "content-type", "x-retry-count"] {
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for h in [
+        "authorization",
+        "x-client-info",
+        "apikey",
+        "content-type",
+        "x-retry-count",
+    ] {
         assert!(allowed.contains(h), "{h} allowed: {allowed}");
     }
     let methods = headers["access-control-allow-methods"].to_str().unwrap();

@@ -15,7 +15,12 @@ async fn service_role_tick_fires_due_schedule_and_runs_its_job() {
     )
     .await;
     let response = app
-        .invoke(Method::POST, "cron", Some(&app.token("service_role")), Some(json!({"max_jobs": 10})))
+        .invoke(
+            Method::POST,
+            "cron",
+            Some(&app.token("service_role")),
+            Some(json!({"max_jobs": 10})),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
@@ -23,7 +28,10 @@ async fn service_role_tick_fires_due_schedule_and_runs_its_job() {
     assert_eq!(body["jobs_run"], 1, "{body}");
     let db = app.db.superuser().await;
     let row = db
-        .query_one("select status from public.jobs where kind = 'maintenance.purge_jobs'", &[])
+        .query_one(
+            "select status from public.jobs where kind = 'maintenance.purge_jobs'",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "succeeded");
@@ -41,7 +49,9 @@ async fn service_role_tick_fires_due_schedule_and_runs_its_job() {
 async fn only_the_service_role_may_tick() {
     let app = TestApp::spawn().await;
     for role in ["admin", "user", "viewer", "anon"] {
-        let response = app.invoke(Method::POST, "cron", Some(&app.token(role)), None).await;
+        let response = app
+            .invoke(Method::POST, "cron", Some(&app.token(role)), None)
+            .await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role}");
     }
 }
@@ -50,7 +60,12 @@ async fn only_the_service_role_may_tick() {
 async fn max_jobs_out_of_range_is_named() {
     let app = TestApp::spawn().await;
     let response = app
-        .invoke(Method::POST, "cron", Some(&app.token("service_role")), Some(json!({"max_jobs": 0})))
+        .invoke(
+            Method::POST,
+            "cron",
+            Some(&app.token("service_role")),
+            Some(json!({"max_jobs": 0})),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();

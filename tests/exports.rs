@@ -29,7 +29,10 @@ fn every_function_has_a_forwarder_and_nothing_else_does() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    let mut expected: Vec<String> = gimbal_host::FUNCTIONS.iter().map(|f| f.name.to_string()).collect();
+    let mut expected: Vec<String> = gimbal_host::FUNCTIONS
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
     expected.sort();
     assert_eq!(on_disk, expected);
 }

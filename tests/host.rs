@@ -16,16 +16,33 @@ async fn health_checks_the_database() {
 #[tokio::test]
 async fn metrics_count_requests_by_function_and_status() {
     let app = TestApp::spawn().await;
-    app.invoke(Method::GET, "me", Some(&app.token("viewer")), None).await;
+    app.invoke(Method::GET, "me", Some(&app.token("viewer")), None)
+        .await;
     app.invoke(Method::GET, "me", None, None).await;
-    let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         text.contains(r#"gimbal_http_requests_total{function="me",method="GET",status="200"} 1"#),
         "{text}"
     );
-    assert!(text.contains(r#"gimbal_http_requests_total{function="me",method="GET",status="401"} 1"#));
-    assert!(text.contains(r#"gimbal_http_request_duration_seconds_count{function="me"} 2"#), "{text}");
-    assert!(text.contains(r#"gimbal_db_pool_connections{state="max"} 4"#), "{text}");
+    assert!(
+        text.contains(r#"gimbal_http_requests_total{function="me",method="GET",status="401"} 1"#)
+    );
+    assert!(
+        text.contains(r#"gimbal_http_request_duration_seconds_count{function="me"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"gimbal_db_pool_connections{state="max"} 4"#),
+        "{text}"
+    );
     assert!(text.contains(r#"gimbal_jobs{state="queued"}"#));
 }
 
@@ -47,7 +64,14 @@ async fn request_id_is_generated_or_propagated() {
 #[tokio::test]
 async fn unknown_function_is_404_in_the_envelope() {
     let app = TestApp::spawn().await;
-    let response = app.invoke(Method::POST, "no-such-function", Some(&app.token("user")), None).await;
+    let response = app
+        .invoke(
+            Method::POST,
+            "no-such-function",
+            Some(&app.token("user")),
+            None,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
@@ -56,6 +80,14 @@ async fn unknown_function_is_404_in_the_envelope() {
 #[tokio::test]
 async fn openapi_document_matches_the_snapshot() {
     let app = TestApp::spawn().await;
-    let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     insta::assert_json_snapshot!("openapi", doc);
 }

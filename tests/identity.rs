@@ -44,12 +44,20 @@ fn user_claims(app_metadata: Value, user_metadata: Value) -> Value {
 #[tokio::test]
 async fn a_role_in_user_metadata_grants_nothing() {
     let app = TestApp::spawn().await;
-    let token = sign_claims(&user_claims(json!({"provider": "email"}), json!({"role": "admin"})));
+    let token = sign_claims(&user_claims(
+        json!({"provider": "email"}),
+        json!({"role": "admin"}),
+    ));
     let body = me(&app, &token).await;
     assert_eq!(body["role"], "viewer");
     // And the write path agrees: a viewer may not create campaigns.
     let created = app
-        .invoke(Method::POST, "campaigns", Some(&token), Some(json!({"name": "x", "channel": "sms"})))
+        .invoke(
+            Method::POST,
+            "campaigns",
+            Some(&token),
+            Some(json!({"name": "x", "channel": "sms"})),
+        )
         .await;
     assert_eq!(created.status(), StatusCode::FORBIDDEN);
 }

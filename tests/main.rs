@@ -8,4 +8,5 @@ mod host;
 mod identity;
 mod pgtap;
 mod rls_matrix;
+mod scope;
 mod tokens;

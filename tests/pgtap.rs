@@ -27,14 +27,27 @@ async fn pgtap_suite_passes() {
     };
     let password = String::from_utf8(config.get_password().unwrap_or_default().to_vec()).unwrap();
     let output = std::process::Command::new("pg_prove")
-        .args(["--host", &host, "--port", &config.get_ports()[0].to_string()])
-        .args(["--username", config.get_user().unwrap_or("postgres"), "--dbname", &db.name])
+        .args([
+            "--host",
+            &host,
+            "--port",
+            &config.get_ports()[0].to_string(),
+        ])
+        .args([
+            "--username",
+            config.get_user().unwrap_or("postgres"),
+            "--dbname",
+            &db.name,
+        ])
         .env("PGPASSWORD", password)
         .args(&files)
         .output()
         .expect("pg_prove is installed (libtap-parser-sourcehandler-pgtap-perl)");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "pg_prove failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "pg_prove failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("All tests successful"), "{stdout}");
 }

@@ -64,7 +64,12 @@ fn actor_id(role: &str) -> &'static str {
 }
 
 async fn scope_for(app: &TestApp, role: &str) -> RequestScope {
-    let caller = app.state.auth.verify_token(&token_for(role)).await.expect("fixture token verifies");
+    let caller = app
+        .state
+        .auth
+        .verify_token(&token_for(role))
+        .await
+        .expect("fixture token verifies");
     RequestScope {
         role: caller.db_role.as_str(),
         claims: caller.claims,
@@ -81,7 +86,11 @@ enum Outcome {
     Denied,
 }
 
-async fn attempt(tx: &mut Transaction<'_>, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Outcome {
+async fn attempt(
+    tx: &mut Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Outcome {
     let sp = tx.savepoint("cell").await.expect("savepoint");
     let result = sp.query(sql, params).await;
     let outcome = match result {
@@ -96,7 +105,16 @@ async fn attempt(tx: &mut Transaction<'_>, sql: &str, params: &[&(dyn tokio_post
 fn substitute(values: &Map<String, Value>, actor: &str) -> Value {
     let replaced = values
         .iter()
-        .map(|(k, v)| (k.clone(), if v == "$actor" { Value::String(actor.into()) } else { v.clone() }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                if v == "$actor" {
+                    Value::String(actor.into())
+                } else {
+                    v.clone()
+                },
+            )
+        })
         .collect();
     Value::Object(replaced)
 }
@@ -111,10 +129,15 @@ async fn check_table(app: &TestApp, t: &Table, role: &str, failures: &mut Vec<St
     let table = format!("public.{}", t.table);
     let mut conn = app.state.pool.get().await.unwrap();
     let scope = scope_for(app, role).await;
-    let mut tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite).await.unwrap();
+    let mut tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite)
+        .await
+        .unwrap();
     let check = |failures: &mut Vec<String>, what: &str, expected: bool, got: bool| {
         if expected != got {
-            failures.push(format!("{}: {role} {what}: expected {expected}, got {got}", t.table));
+            failures.push(format!(
+                "{}: {role} {what}: expected {expected}, got {got}",
+                t.table
+            ));
         }
     };
 
@@ -124,9 +147,20 @@ async fn check_table(app: &TestApp, t: &Table, role: &str, failures: &mut Vec<St
         None => "true".into(),
     };
     let seen = attempt(&mut tx, &format!("select count(*) from {table}"), &[]).await;
-    let seen_own = attempt(&mut tx, &format!("select count(*) from {table} where {owned_filter}"), &[]).await;
-    let seen = match seen { Outcome::Rows(n) => n as i64, Outcome::Denied => 0 };
-    let seen_own = match seen_own { Outcome::Rows(n) => n as i64, Outcome::Denied => 0 };
+    let seen_own = attempt(
+        &mut tx,
+        &format!("select count(*) from {table} where {owned_filter}"),
+        &[],
+    )
+    .await;
+    let seen = match seen {
+        Outcome::Rows(n) => n as i64,
+        Outcome::Denied => 0,
+    };
+    let seen_own = match seen_own {
+        Outcome::Rows(n) => n as i64,
+        Outcome::Denied => 0,
+    };
     let visibility_ok = match cell.select {
         Visibility::All => seen == t.seeded_rows,
         Visibility::Own => seen > 0 && seen == seen_own && seen < t.seeded_rows,
@@ -142,7 +176,11 @@ async fn check_table(app: &TestApp, t: &Table, role: &str, failures: &mut Vec<St
     // Insert, through json_populate_record so any column types work.
     let insert = substitute(&t.insert, actor);
     let columns: Vec<&String> = t.insert.keys().collect();
-    let list = columns.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+    let list = columns
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "with ins as (insert into {table} ({list}) select {list} from json_populate_record(null::{table}, $1::json) returning 1)
          select count(*) from ins"
@@ -152,12 +190,23 @@ async fn check_table(app: &TestApp, t: &Table, role: &str, failures: &mut Vec<St
 
     // Update and delete, of the actor's own rows and of others'.
     let update = substitute(&t.update, actor);
-    let set = t.update.keys().map(|c| format!("{c} = r.{c}")).collect::<Vec<_>>().join(", ");
+    let set = t
+        .update
+        .keys()
+        .map(|c| format!("{c} = r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let (own, other) = match &t.owner_column {
-        Some(col) => (format!("t.{col} = '{actor}'"), format!("t.{col} is distinct from '{actor}'")),
+        Some(col) => (
+            format!("t.{col} = '{actor}'"),
+            format!("t.{col} is distinct from '{actor}'"),
+        ),
         None => ("true".into(), "true".into()),
     };
-    for (what, filter, expected) in [("update_own", &own, cell.update_own), ("update_other", &other, cell.update_other)] {
+    for (what, filter, expected) in [
+        ("update_own", &own, cell.update_own),
+        ("update_other", &other, cell.update_other),
+    ] {
         let sql = format!(
             "with upd as (update {table} t set {set} from json_populate_record(null::{table}, $1::json) r where {filter} returning 1)
              select count(*) from upd"
@@ -165,7 +214,10 @@ async fn check_table(app: &TestApp, t: &Table, role: &str, failures: &mut Vec<St
         let outcome = attempt(&mut tx, &sql, &[&update]).await;
         check(failures, what, expected, allowed(&outcome));
     }
-    for (what, filter, expected) in [("delete_own", &own, cell.delete_own), ("delete_other", &other, cell.delete_other)] {
+    for (what, filter, expected) in [
+        ("delete_own", &own, cell.delete_own),
+        ("delete_other", &other, cell.delete_other),
+    ] {
         let sql = format!(
             "with del as (delete from {table} t where {filter} returning 1) select count(*) from del"
         );
@@ -178,22 +230,32 @@ async fn check_table(app: &TestApp, t: &Table, role: &str, failures: &mut Vec<St
 #[tokio::test]
 async fn every_cell_of_the_access_matrix_holds() {
     let matrix: Matrix =
-        serde_json::from_str(&std::fs::read_to_string(fixture_path("rls_matrix.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture_path("rls_matrix.json")).unwrap())
+            .unwrap();
     let app = TestApp::spawn().await;
     app.load_fixtures().await;
     let public_tables: Vec<String> = app
         .db
         .superuser()
         .await
-        .query("select tablename::text from pg_tables where schemaname = 'public' order by 1", &[])
+        .query(
+            "select tablename::text from pg_tables where schemaname = 'public' order by 1",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
     let covered: Vec<&String> = matrix.tables.iter().map(|t| &t.table).collect();
-    let missing: Vec<&String> = public_tables.iter().filter(|t| !covered.contains(t)).collect();
-    assert!(missing.is_empty(), "tables without matrix rows: {missing:?}");
+    let missing: Vec<&String> = public_tables
+        .iter()
+        .filter(|t| !covered.contains(t))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tables without matrix rows: {missing:?}"
+    );
 
     let mut failures = Vec::new();
     for table in &matrix.tables {
@@ -201,13 +263,19 @@ async fn every_cell_of_the_access_matrix_holds() {
             check_table(&app, table, role, &mut failures).await;
         }
     }
-    assert!(failures.is_empty(), "{} matrix cells violated:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} matrix cells violated:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
 async fn secret_values_are_never_readable_by_clients() {
     let matrix: Matrix =
-        serde_json::from_str(&std::fs::read_to_string(fixture_path("rls_matrix.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture_path("rls_matrix.json")).unwrap())
+            .unwrap();
     let app = TestApp::spawn().await;
     app.load_fixtures().await;
     assert!(!matrix.column_denials.is_empty());
@@ -215,8 +283,13 @@ async fn secret_values_are_never_readable_by_clients() {
         for role in ROLES {
             let mut conn = app.state.pool.get().await.unwrap();
             let scope = scope_for(&app, role).await;
-            let mut tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadOnly).await.unwrap();
-            let sql = format!("select count({}) from public.{}", denial.column, denial.table);
+            let mut tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadOnly)
+                .await
+                .unwrap();
+            let sql = format!(
+                "select count({}) from public.{}",
+                denial.column, denial.table
+            );
             let outcome = attempt(&mut tx, &sql, &[]).await;
             let denied = matches!(outcome, Outcome::Denied);
             assert_eq!(

@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 
 async fn assert_invalid_jwt(response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers().get("sb-error-code").is_some(), "sb-error-code header");
+    assert!(
+        response.headers().get("sb-error-code").is_some(),
+        "sb-error-code header"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"code": 401, "message": "Invalid JWT"}));
 }
@@ -27,7 +30,12 @@ fn claims() -> Value {
 }
 
 async fn call_with(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http.get(app.function_url("me")).bearer_auth(token).send().await.unwrap()
+    app.http
+        .get(app.function_url("me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -35,9 +43,15 @@ async fn missing_authorization_is_rejected_with_supabase_shape() {
     let app = TestApp::spawn().await;
     let response = app.http.get(app.function_url("me")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.headers()["sb-error-code"], "UNAUTHORIZED_NO_AUTH_HEADER");
+    assert_eq!(
+        response.headers()["sb-error-code"],
+        "UNAUTHORIZED_NO_AUTH_HEADER"
+    );
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"code": 401, "message": "Missing authorization header"}));
+    assert_eq!(
+        body,
+        json!({"code": 401, "message": "Missing authorization header"})
+    );
 }
 
 #[tokio::test]
@@ -103,7 +117,10 @@ async fn garbage_bearer_is_an_invalid_format() {
     let app = TestApp::spawn().await;
     let response = call_with(&app, "not-a-jwt").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.headers()["sb-error-code"], "UNAUTHORIZED_INVALID_JWT_FORMAT");
+    assert_eq!(
+        response.headers()["sb-error-code"],
+        "UNAUTHORIZED_INVALID_JWT_FORMAT"
+    );
 }
 
 /// A stand-in for `<SUPABASE_URL>/auth/v1/.well-known/jwks.json` that counts its hits.
@@ -141,7 +158,11 @@ async fn es256_token_from_the_project_jwks_is_accepted_and_keys_are_cached() {
     let jwk: Value = serde_json::from_str(&key_file("es256-a.jwk.json")).unwrap();
     let kid = jwk["kid"].as_str().unwrap().to_string();
     let (url, hits) = jwks_server(json!({"keys": [jwk]})).await;
-    let app = TestApp::spawn_with(Options { supabase_url: Some(url), ..Default::default() }).await;
+    let app = TestApp::spawn_with(Options {
+        supabase_url: Some(url),
+        ..Default::default()
+    })
+    .await;
     let token = es256_token(&kid, &key_file("es256-a.pem"));
     for _ in 0..3 {
         let response = call_with(&app, &token).await;
@@ -149,19 +170,30 @@ async fn es256_token_from_the_project_jwks_is_accepted_and_keys_are_cached() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["role"], "admin");
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "JWKS fetched once and cached");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "JWKS fetched once and cached"
+    );
 }
 
 #[tokio::test]
 async fn token_with_unknown_kid_is_rejected_after_one_refresh() {
     let jwk: Value = serde_json::from_str(&key_file("es256-a.jwk.json")).unwrap();
     let (url, hits) = jwks_server(json!({"keys": [jwk]})).await;
-    let app = TestApp::spawn_with(Options { supabase_url: Some(url), ..Default::default() }).await;
+    let app = TestApp::spawn_with(Options {
+        supabase_url: Some(url),
+        ..Default::default()
+    })
+    .await;
     // Signed by key b, which the project does not publish.
     let token = es256_token("not-published", &key_file("es256-b.pem"));
     assert_invalid_jwt(call_with(&app, &token).await).await;
     assert_invalid_jwt(call_with(&app, &token).await).await;
-    assert!(hits.load(Ordering::SeqCst) <= 2, "refreshes are rate-limited");
+    assert!(
+        hits.load(Ordering::SeqCst) <= 2,
+        "refreshes are rate-limited"
+    );
 }
 
 #[tokio::test]
@@ -169,7 +201,11 @@ async fn hs256_token_signed_with_the_public_key_is_rejected() {
     let jwk: Value = serde_json::from_str(&key_file("rs256.jwk.json")).unwrap();
     let kid = jwk["kid"].as_str().unwrap().to_string();
     let (url, _) = jwks_server(json!({"keys": [jwk]})).await;
-    let app = TestApp::spawn_with(Options { supabase_url: Some(url), ..Default::default() }).await;
+    let app = TestApp::spawn_with(Options {
+        supabase_url: Some(url),
+        ..Default::default()
+    })
+    .await;
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(kid);
     let public_pem = key_file("rs256.pub.pem");
@@ -181,6 +217,11 @@ async fn hs256_token_signed_with_the_public_key_is_rejected() {
 #[tokio::test]
 async fn options_is_exempt_from_authentication() {
     let app = TestApp::spawn().await;
-    let response = app.http.request(Method::OPTIONS, app.function_url("me")).send().await.unwrap();
+    let response = app
+        .http
+        .request(Method::OPTIONS, app.function_url("me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }

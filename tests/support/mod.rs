@@ -48,7 +48,10 @@ impl TestApp {
             ("DATABASE_POOL_SIZE", "4".into()),
             ("SUPABASE_JWT_SECRET", JWT_SECRET.into()),
             ("SUPABASE_SERVICE_ROLE_KEY", service_key),
-            ("GIMBAL_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+            (
+                "GIMBAL_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+            ),
             ("GIMBAL_BIND", "127.0.0.1:0".into()),
         ]);
         if let Some(url) = options.supabase_url {
@@ -58,15 +61,28 @@ impl TestApp {
             values.insert("GIMBAL_BODY_LIMIT_BYTES", limit.to_string());
         }
         let config = Config::from_lookup(|k| values.get(k).cloned()).expect("test config");
-        let worker = WorkerConfig { worker_id: "test-host".into(), ..WorkerConfig::default() };
-        let state = gimbal::app::build_state(config, worker).await.expect("state");
-        let application = gimbal_host::Application::build(state.clone()).await.expect("bind");
+        let worker = WorkerConfig {
+            worker_id: "test-host".into(),
+            ..WorkerConfig::default()
+        };
+        let state = gimbal::app::build_state(config, worker)
+            .await
+            .expect("state");
+        let application = gimbal_host::Application::build(state.clone())
+            .await
+            .expect("bind");
         let addr = application.local_addr();
         let (stop, mut rx) = watch::channel(false);
         tokio::spawn(application.run_until(async move {
             let _ = rx.wait_for(|s| *s).await;
         }));
-        TestApp { addr, db, state, http: reqwest::Client::new(), stop }
+        TestApp {
+            addr,
+            db,
+            state,
+            http: reqwest::Client::new(),
+            stop,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -93,7 +109,9 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut request = self.http.request(method, self.function_url(name_and_path));
         if let Some(token) = token {
-            request = request.bearer_auth(token).header("apikey", token_for("anon"));
+            request = request
+                .bearer_auth(token)
+                .header("apikey", token_for("anon"));
         }
         if let Some(body) = body {
             request = request.json(&body);
@@ -103,7 +121,12 @@ impl TestApp {
 
     /// Runs `sql` as a superuser on this test's database (fixtures, inspection).
     pub async fn as_superuser(&self, sql: &str) {
-        self.db.superuser().await.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        self.db
+            .superuser()
+            .await
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     }
 
     /// Loads `tests/fixtures/rls_fixtures.sql`: the users and a few rows in every table.
@@ -120,11 +143,15 @@ impl Drop for TestApp {
 }
 
 pub fn fixture_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 pub fn repo_path(relative: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
 }
 
 fn hour() -> std::time::Duration {
@@ -164,5 +191,8 @@ pub fn sign_claims(claims: &Value) -> String {
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }

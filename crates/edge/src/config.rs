@@ -8,7 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{var} is required: {hint}")]
-    Missing { var: &'static str, hint: &'static str },
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
     #[error("{var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
 }
@@ -57,7 +60,10 @@ impl Config {
         if let Some(secret) = &jwt_secret
             && secret.len() < 32
         {
-            return Err(invalid("SUPABASE_JWT_SECRET", "must be at least 32 characters"));
+            return Err(invalid(
+                "SUPABASE_JWT_SECRET",
+                "must be at least 32 characters",
+            ));
         }
         if jwt_secret.is_none() && supabase_url.is_none() {
             return Err(ConfigError::Missing {
@@ -66,7 +72,11 @@ impl Config {
             });
         }
         Ok(Config {
-            database_url: required(&lookup, "DATABASE_URL", "postgres://authenticator:…@host/db")?,
+            database_url: required(
+                &lookup,
+                "DATABASE_URL",
+                "postgres://authenticator:…@host/db",
+            )?,
             database_pool_size: parsed(&lookup, "DATABASE_POOL_SIZE", 16)?,
             supabase_url,
             jwt_secret: jwt_secret.map(SecretString::from),
@@ -79,7 +89,11 @@ impl Config {
             )?,
             encryption_key_id: lookup("GIMBAL_ENCRYPTION_KEY_ID").unwrap_or_else(|| "k1".into()),
             encryption_old_keys: lookup("GIMBAL_ENCRYPTION_OLD_KEYS").unwrap_or_default(),
-            bind: parsed(&lookup, "GIMBAL_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            bind: parsed(
+                &lookup,
+                "GIMBAL_BIND",
+                SocketAddr::from(([127, 0, 0, 1], 8000)),
+            )?,
             path_prefix: path_prefix(lookup("GIMBAL_PATH_PREFIX"))?,
             body_limit_bytes: parsed(&lookup, "GIMBAL_BODY_LIMIT_BYTES", 1024 * 1024)?,
             anon_statement_timeout: seconds(&lookup, "GIMBAL_ANON_STATEMENT_TIMEOUT_SECS", 3)?,
@@ -95,7 +109,9 @@ impl Config {
 
     /// `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`, where the project publishes its keys.
     pub fn jwks_url(&self) -> Option<String> {
-        self.supabase_url.as_ref().map(|u| format!("{u}/auth/v1/.well-known/jwks.json"))
+        self.supabase_url
+            .as_ref()
+            .map(|u| format!("{u}/auth/v1/.well-known/jwks.json"))
     }
 
     pub fn database_url(&self) -> &str {
@@ -108,7 +124,9 @@ fn required(
     var: &'static str,
     hint: &'static str,
 ) -> Result<SecretString, ConfigError> {
-    lookup(var).map(SecretString::from).ok_or(ConfigError::Missing { var, hint })
+    lookup(var)
+        .map(SecretString::from)
+        .ok_or(ConfigError::Missing { var, hint })
 }
 
 fn parsed<T: std::str::FromStr>(
@@ -121,7 +139,10 @@ where
 {
     match lookup(var) {
         None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(var, &e.to_string())),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| invalid(var, &e.to_string())),
     }
 }
 
@@ -134,17 +155,25 @@ fn seconds(
 }
 
 fn path_prefix(raw: Option<String>) -> Result<String, ConfigError> {
-    let Some(raw) = raw else { return Ok(String::new()) };
+    let Some(raw) = raw else {
+        return Ok(String::new());
+    };
     let trimmed = raw.trim_end_matches('/');
     if trimmed.is_empty() {
         return Ok(String::new());
     }
     let valid = trimmed.starts_with('/')
         && trimmed[1..].split('/').all(|seg| {
-            !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         });
     if !valid {
-        return Err(invalid("GIMBAL_PATH_PREFIX", "must look like /segment[/segment…]"));
+        return Err(invalid(
+            "GIMBAL_PATH_PREFIX",
+            "must look like /segment[/segment…]",
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -161,9 +190,138 @@ fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
     let ok = reqwest::Url::parse(url)
         .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .unwrap_or(false);
-    if ok { Ok(()) } else { Err(invalid(var, "must be an http(s) URL")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(var, "must be an http(s) URL"))
+    }
 }
 
 fn invalid(var: &'static str, reason: &str) -> ConfigError {
-    ConfigError::Invalid { var, reason: reason.to_string() }
+    ConfigError::Invalid {
+        var,
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            (
+                "DATABASE_URL",
+                "postgres://authenticator:pw@127.0.0.1/gimbal",
+            ),
+            ("SUPABASE_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            (
+                "GIMBAL_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ])
+    }
+
+    fn load(values: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| values.get(k).map(|v| v.to_string()))
+    }
+
+    fn error_text(values: &HashMap<&'static str, &'static str>) -> String {
+        load(values)
+            .expect_err("configuration must be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn minimal_configuration_loads_with_defaults() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(config.body_limit_bytes, 1024 * 1024);
+        assert_eq!(config.anon_statement_timeout, Duration::from_secs(3));
+        assert_eq!(
+            config.authenticated_statement_timeout,
+            Duration::from_secs(8)
+        );
+        assert_eq!(config.path_prefix, "");
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let mut values = base();
+        values.remove("DATABASE_URL");
+        assert!(error_text(&values).starts_with("DATABASE_URL is required"));
+    }
+
+    #[test]
+    fn missing_encryption_key_is_named() {
+        let mut values = base();
+        values.remove("GIMBAL_ENCRYPTION_KEY");
+        assert!(error_text(&values).starts_with("GIMBAL_ENCRYPTION_KEY is required"));
+    }
+
+    #[test]
+    fn neither_jwt_secret_nor_supabase_url_is_refused() {
+        let mut values = base();
+        values.remove("SUPABASE_JWT_SECRET");
+        assert!(error_text(&values).contains("SUPABASE_JWT_SECRET"));
+        values.insert("SUPABASE_URL", "https://abc.supabase.co");
+        assert!(load(&values).is_ok(), "JWKS alone is enough");
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused_without_echoing_it() {
+        let mut values = base();
+        values.insert("SUPABASE_JWT_SECRET", "tooshort-secret");
+        let text = error_text(&values);
+        assert!(text.contains("SUPABASE_JWT_SECRET"));
+        assert!(!text.contains("tooshort-secret"));
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        for (var, value) in [
+            ("GIMBAL_BIND", "not-an-address"),
+            ("DATABASE_POOL_SIZE", "many"),
+            ("GIMBAL_BODY_LIMIT_BYTES", "-1"),
+            ("SUPABASE_URL", "ftp://example.com"),
+            ("GIMBAL_PATH_PREFIX", "no-leading-slash"),
+            ("GIMBAL_LOG_FORMAT", "xml"),
+        ] {
+            let mut values = base();
+            values.insert(var, value);
+            assert!(
+                error_text(&values).starts_with(&format!("{var} is invalid")),
+                "{var}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_prefix_is_normalised() {
+        let mut values = base();
+        values.insert("GIMBAL_PATH_PREFIX", "/api/");
+        assert_eq!(load(&values).unwrap().path_prefix, "/api");
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let config = load(&base()).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("0123456789abcdef0123456789abcdef"));
+        assert!(!debug.contains("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+        assert!(!debug.contains("authenticator:pw"));
+    }
+
+    #[test]
+    fn jwks_url_follows_supabase_url() {
+        let mut values = base();
+        values.insert("SUPABASE_URL", "https://abc.supabase.co/");
+        assert_eq!(
+            load(&values).unwrap().jwks_url().unwrap(),
+            "https://abc.supabase.co/auth/v1/.well-known/jwks.json"
+        );
+    }
 }

@@ -59,7 +59,10 @@ pub struct ErrorBody {
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Validation { field: field.into(), message: message.into() }
+        ApiError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -93,9 +96,12 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let code = self.status().as_u16();
         match self {
-            ApiError::Auth(e) => {
-                ErrorBody { code, error: None, message: e.public_message().into(), field: None }
-            }
+            ApiError::Auth(e) => ErrorBody {
+                code,
+                error: None,
+                message: e.public_message().into(),
+                field: None,
+            },
             ApiError::Internal(_) => ErrorBody {
                 code,
                 error: Some(self.kind()),
@@ -144,9 +150,9 @@ impl From<DbError> for ApiError {
             DbError::PermissionDenied => {
                 ApiError::Forbidden("the caller is not allowed to do this".into())
             }
-            DbError::Conflict { constraint } => {
-                ApiError::Conflict(format!("a row with the same key already exists ({constraint})"))
-            }
+            DbError::Conflict { constraint } => ApiError::Conflict(format!(
+                "a row with the same key already exists ({constraint})"
+            )),
             DbError::ForeignKey { constraint } => ApiError::validation(
                 field_of(&constraint),
                 "refers to a row that does not exist or is not visible",
@@ -169,7 +175,11 @@ impl From<DbError> for ApiError {
 /// `campaigns_name_check` → `name`: constraint names follow `<table>_<column>_<kind>`.
 fn field_of(constraint: &str) -> String {
     let parts: Vec<&str> = constraint.split('_').collect();
-    if parts.len() >= 3 { parts[1..parts.len() - 1].join("_") } else { constraint.to_string() }
+    if parts.len() >= 3 {
+        parts[1..parts.len() - 1].join("_")
+    } else {
+        constraint.to_string()
+    }
 }
 
 /// `Json<T>` whose rejections use the error envelope and name the problem (a missing field,
@@ -191,7 +201,9 @@ where
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
                 "expected a JSON body with Content-Type: application/json".into(),
             )),
-            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(ApiError::PayloadTooLarge)
             }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),

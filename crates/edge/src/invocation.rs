@@ -61,7 +61,11 @@ impl FromRequestParts<AppState> for Invocation {
             headers: public_headers(parts),
             statement_timeout: statement_timeout(state, caller.db_role),
         };
-        Ok(Invocation { caller, scope, request_id })
+        Ok(Invocation {
+            caller,
+            scope,
+            request_id,
+        })
     }
 }
 

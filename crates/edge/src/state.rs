@@ -31,6 +31,9 @@ impl Deref for AppState {
 impl App {
     /// A pooled connection; it becomes a caller's transaction through [`crate::Invocation::begin`].
     pub async fn conn(&self) -> Result<Connection, ApiError> {
-        self.pool.get().await.map_err(|e| ApiError::from(gimbal_db::DbError::from(e)))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| ApiError::from(gimbal_db::DbError::from(e)))
     }
 }
