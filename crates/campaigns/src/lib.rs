@@ -62,7 +62,11 @@ const COLUMNS: &str = "id, name, channel, status, template_id, audience_id, send
 /// Creates a draft campaign owned by the caller (`created_by` defaults to `auth.uid()`).
 pub async fn create(tx: &Transaction<'_>, input: &NewCampaign) -> Result<Campaign, CampaignError> {
     let valid = validate::new_campaign(input, Utc::now())?;
-    let status = if valid.send_at.is_some() { "scheduled" } else { "draft" };
+    let status = if valid.send_at.is_some() {
+        "scheduled"
+    } else {
+        "draft"
+    };
     let sql = format!(
         "insert into public.campaigns
            (name, channel, status, template_id, audience_id, send_at, from_address, settings)

@@ -13,7 +13,10 @@ pub struct FieldError {
 }
 
 fn err(field: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError { field, message: message.into() }
+    FieldError {
+        field,
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,22 +51,40 @@ pub fn new_campaign(input: &NewCampaign, now: DateTime<Utc>) -> Result<ValidCamp
     let channel = match input.channel.as_str() {
         "sms" => Channel::Sms,
         "email" => Channel::Email,
-        other => return Err(err("channel", format!("must be \"sms\" or \"email\", not {other:?}"))),
+        other => {
+            return Err(err(
+                "channel",
+                format!("must be \"sms\" or \"email\", not {other:?}"),
+            ));
+        }
     };
     if let Some(at) = input.send_at
         && at <= now
     {
         return Err(err("send_at", "must be in the future"));
     }
-    let from_address = input.from_address.as_deref().map(str::trim).map(str::to_string);
+    let from_address = input
+        .from_address
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_string);
     if let Some(from) = &from_address {
         validate_sender(channel, from)?;
     }
-    let settings = input.settings.clone().unwrap_or_else(|| serde_json::json!({}));
+    let settings = input
+        .settings
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
     if !settings.is_object() {
         return Err(err("settings", "must be a JSON object"));
     }
-    Ok(ValidCampaign { name, channel, send_at: input.send_at, from_address, settings })
+    Ok(ValidCampaign {
+        name,
+        channel,
+        send_at: input.send_at,
+        from_address,
+        settings,
+    })
 }
 
 fn validate_sender(channel: Channel, from: &str) -> Result<(), FieldError> {
@@ -116,13 +137,17 @@ mod tests {
 
     #[test]
     fn empty_name_is_rejected_naming_the_field() {
-        let e = new_campaign(&input("   ", "sms"), Utc::now()).err().unwrap();
+        let e = new_campaign(&input("   ", "sms"), Utc::now())
+            .err()
+            .unwrap();
         assert_eq!(e.field, "name");
     }
 
     #[test]
     fn unknown_channel_is_rejected() {
-        let e = new_campaign(&input("Spring", "fax"), Utc::now()).err().unwrap();
+        let e = new_campaign(&input("Spring", "fax"), Utc::now())
+            .err()
+            .unwrap();
         assert_eq!(e.field, "channel");
         assert!(e.message.contains("fax"));
     }
@@ -138,7 +163,10 @@ mod tests {
     fn sms_sender_must_be_e164_or_service_sid() {
         let mut i = input("Spring", "sms");
         i.from_address = Some("555-1234".into());
-        assert_eq!(new_campaign(&i, Utc::now()).err().unwrap().field, "from_address");
+        assert_eq!(
+            new_campaign(&i, Utc::now()).err().unwrap().field,
+            "from_address"
+        );
         i.from_address = Some("+15551234567".into());
         assert!(new_campaign(&i, Utc::now()).is_ok());
         i.from_address = Some(format!("MG{}", "a".repeat(32)));

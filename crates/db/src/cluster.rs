@@ -26,7 +26,10 @@ pub enum ClusterError {
     #[error("{step} failed: {detail}")]
     Command { step: &'static str, detail: String },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -61,11 +64,17 @@ impl LocalCluster {
         check_reachable(&dir).await?;
         let file = dir.join("cluster.json");
         let state = match std::fs::read(&file) {
-            Ok(bytes) if dir.join("data/PG_VERSION").exists() => serde_json::from_slice(&bytes)
-                .map_err(|e| io(&file, std::io::Error::other(e)))?,
+            Ok(bytes) if dir.join("data/PG_VERSION").exists() => {
+                serde_json::from_slice(&bytes).map_err(|e| io(&file, std::io::Error::other(e)))?
+            }
             _ => init(&bin, &dir, options.port).await?,
         };
-        let cluster = LocalCluster { dir, bin, port: state.port, password: state.password };
+        let cluster = LocalCluster {
+            dir,
+            bin,
+            port: state.port,
+            password: state.password,
+        };
         if !cluster.is_running().await {
             cluster.start(options.ephemeral).await?;
         }
@@ -86,13 +95,20 @@ impl LocalCluster {
     }
 
     pub fn url(&self, user: &str, password: &str, db: &str) -> String {
-        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}?sslmode=disable", self.port)
+        format!(
+            "postgres://{user}:{password}@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
     }
 
     pub async fn is_running(&self) -> bool {
         let data = self.dir.join("data");
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("status").arg("-D").arg(&data).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.arg("status")
+            .arg("-D")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         matches!(cmd.status().await, Ok(s) if s.success())
     }
 
@@ -118,7 +134,8 @@ impl LocalCluster {
 
     pub async fn stop(&self) -> Result<(), ClusterError> {
         let mut cmd = self.command("pg_ctl");
-        cmd.args(["stop", "-m", "fast", "-w", "-D"]).arg(self.dir.join("data"));
+        cmd.args(["stop", "-m", "fast", "-w", "-D"])
+            .arg(self.dir.join("data"));
         run_step("pg_ctl stop", cmd).await
     }
 
@@ -142,14 +159,25 @@ async fn init(bin: &Path, dir: &Path, port: Option<u16>) -> Result<ClusterFile, 
     let mut cmd = server_command(bin, "initdb");
     cmd.arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "-A", "scram-sha-256", "--no-locale", "-E", "UTF8", "--pwfile"])
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "scram-sha-256",
+            "--no-locale",
+            "-E",
+            "UTF8",
+            "--pwfile",
+        ])
         .arg(&pwfile);
     let result = run_step("initdb", cmd).await;
     let _ = std::fs::remove_file(&pwfile);
     result?;
     let file = dir.join("cluster.json");
-    let json = serde_json::to_vec_pretty(&serde_json::json!({"port": state.port, "password": state.password}))
-        .expect("cluster file serialises");
+    let json = serde_json::to_vec_pretty(
+        &serde_json::json!({"port": state.port, "password": state.password}),
+    )
+    .expect("cluster file serialises");
     std::fs::write(&file, json).map_err(|e| io(&file, e))?;
     restrict(&file);
     Ok(state)
@@ -175,7 +203,10 @@ pub fn bin_dir() -> Option<PathBuf> {
         .filter(|p| p.join("initdb").exists())
         .collect();
     versions.sort_by_key(|p| {
-        let version = p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str());
+        let version = p
+            .parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str());
         version.and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
     });
     versions.pop()
@@ -191,8 +222,15 @@ async fn check_reachable(dir: &Path) -> Result<(), ClusterError> {
         .arg(dir)
         .status()
         .await
-        .map_err(|e| ClusterError::Command { step: "runuser", detail: e.to_string() })?;
-    if status.success() { Ok(()) } else { Err(ClusterError::Unreachable(dir.display().to_string())) }
+        .map_err(|e| ClusterError::Command {
+            step: "runuser",
+            detail: e.to_string(),
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(ClusterError::Unreachable(dir.display().to_string()))
+    }
 }
 
 fn is_root() -> bool {
@@ -233,10 +271,14 @@ fn hand_to_server_user(paths: &[&Path]) -> Result<(), ClusterError> {
 }
 
 async fn run_step(step: &'static str, mut cmd: Command) -> Result<(), ClusterError> {
-    let output = cmd.stdin(Stdio::null()).output().await.map_err(|e| ClusterError::Command {
-        step,
-        detail: e.to_string(),
-    })?;
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| ClusterError::Command {
+            step,
+            detail: e.to_string(),
+        })?;
     if output.status.success() {
         return Ok(());
     }
@@ -245,7 +287,10 @@ async fn run_step(step: &'static str, mut cmd: Command) -> Result<(), ClusterErr
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Err(ClusterError::Command { step, detail: detail.trim().to_string() })
+    Err(ClusterError::Command {
+        step,
+        detail: detail.trim().to_string(),
+    })
 }
 
 fn free_port() -> u16 {
@@ -261,5 +306,8 @@ fn restrict(path: &Path) {
 }
 
 fn io(path: &Path, source: std::io::Error) -> ClusterError {
-    ClusterError::Io { path: path.display().to_string(), source }
+    ClusterError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }

@@ -13,7 +13,10 @@ pub enum DbError {
     #[error("referenced row does not exist ({constraint})")]
     ForeignKey { constraint: String },
     #[error("value rejected by {constraint}")]
-    Check { constraint: String, column: Option<String> },
+    Check {
+        constraint: String,
+        column: Option<String>,
+    },
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("statement timed out")]

@@ -32,12 +32,17 @@ pub fn plan(existing: &[(String, String)]) -> Vec<ExportFile> {
         .iter()
         .map(|m| ExportFile {
             name: format!("{}_{}.sql", migration_version(m.version, 0), m.name),
-            contents: format!("{HEADER}-- source: sql/V{}__{}.sql\n\n{}", m.version, m.name, m.sql),
+            contents: format!(
+                "{HEADER}-- source: sql/V{}__{}.sql\n\n{}",
+                m.version, m.name, m.sql
+            ),
         })
         .collect();
     let policies = format!("{HEADER}-- source: policies/*.sql\n\n{}", policies_sql());
-    let mut previous: Vec<&(String, String)> =
-        existing.iter().filter(|(name, _)| name.ends_with("_policies.sql")).collect();
+    let mut previous: Vec<&(String, String)> = existing
+        .iter()
+        .filter(|(name, _)| name.ends_with("_policies.sql"))
+        .collect();
     previous.sort();
     let newest = previous.last();
     if newest.is_some_and(|(_, contents)| *contents == policies) {
@@ -105,7 +110,11 @@ fn read_dir(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "sql") {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             files.push((name, std::fs::read_to_string(&path)?));
         }
     }

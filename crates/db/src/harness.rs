@@ -46,7 +46,9 @@ static SERVER: OnceLock<Server> = OnceLock::new();
 fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         if let Ok(url) = std::env::var("DATABASE_URL") {
-            return Server { superuser: with_database(&url, "{db}") };
+            return Server {
+                superuser: with_database(&url, "{db}"),
+            };
         }
         // Holding a file lock while the cluster starts makes concurrent test processes wait for
         // the first one instead of each initialising their own.
@@ -56,12 +58,20 @@ fn server() -> &'static Server {
             let lock_file = std::fs::File::create(dir.join(".lock")).expect("lock file");
             let mut lock = fd_lock::RwLock::new(lock_file);
             let _guard = lock.write().expect("lock test cluster");
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let options = ClusterOptions { port: None, ephemeral: true };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let options = ClusterOptions {
+                port: None,
+                ephemeral: true,
+            };
             let cluster = rt
                 .block_on(LocalCluster::ensure(&dir, &options))
                 .unwrap_or_else(|e| panic!("test cluster in {}: {e}", dir.display()));
-            Server { superuser: cluster.superuser_url("{db}") }
+            Server {
+                superuser: cluster.superuser_url("{db}"),
+            }
         })
         .join()
         .expect("test cluster thread")
@@ -88,7 +98,9 @@ pub fn test_cluster_dir() -> PathBuf {
 }
 
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let prefix = match base.find("://").map(|i| i + 3) {
         Some(start) => match base[start..].find('/') {
             Some(slash) => &base[..start + slash],
@@ -133,7 +145,8 @@ impl TestDatabase {
 
     /// The login role the services use: `authenticator`, which has no BYPASSRLS.
     pub fn app_url(&self) -> String {
-        self.server.login_url("authenticator", AUTHENTICATOR_PASSWORD, &self.name)
+        self.server
+            .login_url("authenticator", AUTHENTICATOR_PASSWORD, &self.name)
     }
 
     pub async fn superuser(&self) -> Client {
@@ -151,7 +164,10 @@ impl Drop for TestDatabase {
         let sql = format!("drop database if exists {} with (force)", self.name);
         // Drop runs outside any runtime guarantees, so the cleanup gets a thread of its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let client = pool::connect_once("DATABASE_URL", &url).await.ok()?;
                 client.batch_execute(&sql).await.ok()
@@ -162,7 +178,9 @@ impl Drop for TestDatabase {
 }
 
 async fn connect(url: &str) -> Client {
-    pool::connect_once("DATABASE_URL", url).await.unwrap_or_else(|e| panic!("connect: {e}"))
+    pool::connect_once("DATABASE_URL", url)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"))
 }
 
 fn schema_hash() -> String {
@@ -178,7 +196,10 @@ fn schema_hash() -> String {
 async fn ensure_template(server: &Server) -> String {
     let template = format!("gimbal_tpl_{}", schema_hash());
     let admin = connect(&server.superuser_url("postgres")).await;
-    admin.execute("select pg_advisory_lock($1)", &[&TEMPLATE_LOCK]).await.expect("lock");
+    admin
+        .execute("select pg_advisory_lock($1)", &[&TEMPLATE_LOCK])
+        .await
+        .expect("lock");
     let exists = admin
         .query_opt("select 1 from pg_database where datname = $1", &[&template])
         .await
@@ -187,17 +208,28 @@ async fn ensure_template(server: &Server) -> String {
     if !exists {
         build_template(server, &admin, &template).await;
     }
-    admin.execute("select pg_advisory_unlock($1)", &[&TEMPLATE_LOCK]).await.expect("unlock");
+    admin
+        .execute("select pg_advisory_unlock($1)", &[&TEMPLATE_LOCK])
+        .await
+        .expect("unlock");
     template
 }
 
 async fn build_template(server: &Server, admin: &Client, template: &str) {
     let building = format!("{template}_build");
-    admin.batch_execute(&format!("drop database if exists {building}")).await.expect("drop");
-    admin.batch_execute(&format!("create database {building}")).await.expect("create");
+    admin
+        .batch_execute(&format!("drop database if exists {building}"))
+        .await
+        .expect("drop");
+    admin
+        .batch_execute(&format!("create database {building}"))
+        .await
+        .expect("create");
     {
         let mut client = connect(&server.superuser_url(&building)).await;
-        migrate::migrate(&mut client).await.unwrap_or_else(|e| panic!("migrate template: {e}"));
+        migrate::migrate(&mut client)
+            .await
+            .unwrap_or_else(|e| panic!("migrate template: {e}"));
         client
             .batch_execute(&format!(
                 "alter role authenticator with login password '{AUTHENTICATOR_PASSWORD}'"

@@ -70,16 +70,24 @@ pub fn policies_sql() -> String {
 /// Applies bootstrap (when needed), migrations and policies. Must run as a role that owns the
 /// schema (a superuser locally, `postgres` on a Supabase project).
 pub async fn migrate(client: &mut Client) -> Result<MigrateReport, MigrateError> {
-    client.execute("select pg_advisory_lock($1)", &[&MIGRATE_LOCK]).await.map_err(DbError::from)?;
+    client
+        .execute("select pg_advisory_lock($1)", &[&MIGRATE_LOCK])
+        .await
+        .map_err(DbError::from)?;
     let result = migrate_locked(client).await;
-    let unlock = client.execute("select pg_advisory_unlock($1)", &[&MIGRATE_LOCK]).await;
+    let unlock = client
+        .execute("select pg_advisory_unlock($1)", &[&MIGRATE_LOCK])
+        .await;
     let report = result?;
     unlock.map_err(DbError::from)?;
     Ok(report)
 }
 
 async fn migrate_locked(client: &mut Client) -> Result<MigrateReport, MigrateError> {
-    let mut report = MigrateReport { bootstrapped: bootstrap(client).await?, ..Default::default() };
+    let mut report = MigrateReport {
+        bootstrapped: bootstrap(client).await?,
+        ..Default::default()
+    };
     client
         .batch_execute("create schema if not exists app_private")
         .await
@@ -92,7 +100,11 @@ async fn migrate_locked(client: &mut Client) -> Result<MigrateReport, MigrateErr
         .run_async(client)
         .await
         .map_err(|e| MigrateError::Migration(e.to_string()))?;
-    report.applied = applied.applied_migrations().iter().map(|m| m.to_string()).collect();
+    report.applied = applied
+        .applied_migrations()
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
     report.policy_files = apply_policies(client).await?;
     Ok(report)
 }
@@ -105,9 +117,16 @@ async fn bootstrap(client: &mut Client) -> Result<bool, MigrateError> {
     if !row.get::<_, bool>(0) {
         return Ok(false);
     }
-    let tx = client.transaction().await.map_err(|e| MigrateError::Bootstrap(e.into()))?;
-    tx.batch_execute(BOOTSTRAP_SQL).await.map_err(|e| MigrateError::Bootstrap(e.into()))?;
-    tx.commit().await.map_err(|e| MigrateError::Bootstrap(e.into()))?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| MigrateError::Bootstrap(e.into()))?;
+    tx.batch_execute(BOOTSTRAP_SQL)
+        .await
+        .map_err(|e| MigrateError::Bootstrap(e.into()))?;
+    tx.commit()
+        .await
+        .map_err(|e| MigrateError::Bootstrap(e.into()))?;
     Ok(true)
 }
 
@@ -116,7 +135,10 @@ async fn apply_policies(client: &mut Client) -> Result<usize, MigrateError> {
     for (file, sql) in POLICY_FILES {
         tx.batch_execute(sql)
             .await
-            .map_err(|e| MigrateError::Policy { file: file.to_string(), source: e.into() })?;
+            .map_err(|e| MigrateError::Policy {
+                file: file.to_string(),
+                source: e.into(),
+            })?;
     }
     tx.commit().await.map_err(DbError::from)?;
     Ok(POLICY_FILES.len())

@@ -17,7 +17,9 @@ pub enum PoolSetupError {
 /// Builds a pool for `url`; `var` names the setting the URL came from, for error messages.
 pub fn connect(var: &'static str, url: &str, max_size: usize) -> Result<Pool, PoolSetupError> {
     let config = parse(var, url)?;
-    let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
     let manager = if needs_tls(&config) {
         Manager::from_config(config, tls_connector(), manager_config)
     } else {
@@ -51,12 +53,17 @@ pub async fn connect_once(
 }
 
 pub fn parse(var: &'static str, url: &str) -> Result<tokio_postgres::Config, PoolSetupError> {
-    tokio_postgres::Config::from_str(url)
-        .map_err(|e| PoolSetupError::BadUrl { var, reason: e.to_string() })
+    tokio_postgres::Config::from_str(url).map_err(|e| PoolSetupError::BadUrl {
+        var,
+        reason: e.to_string(),
+    })
 }
 
 fn needs_tls(config: &tokio_postgres::Config) -> bool {
-    let unix_only = config.get_hosts().iter().all(|h| matches!(h, Host::Unix(_)));
+    let unix_only = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, Host::Unix(_)));
     !unix_only && config.get_ssl_mode() != SslMode::Disable && !is_loopback(config)
 }
 
@@ -69,7 +76,9 @@ fn is_loopback(config: &tokio_postgres::Config) -> bool {
 }
 
 fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

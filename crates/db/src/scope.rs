@@ -45,7 +45,11 @@ impl RequestScope {
     }
 
     fn sub(&self) -> String {
-        self.claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string()
+        self.claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -60,7 +64,10 @@ pub async fn begin<'a>(
     // The role is passed as a bind parameter to set_config, but a wrong value would still switch
     // to an arbitrary role, so only the three API roles are accepted.
     if !ALLOWED_ROLES.contains(&scope.role) {
-        return Err(DbError::Other(format!("refusing to assume role {:?}", scope.role)));
+        return Err(DbError::Other(format!(
+            "refusing to assume role {:?}",
+            scope.role
+        )));
     }
     let tx = client
         .build_transaction()
@@ -83,7 +90,15 @@ pub async fn begin<'a>(
                 set_config('request.path', $5, true),
                 set_config('request.headers', $6, true),
                 set_config('statement_timeout', $7, true)",
-        &[&scope.role, &claims, &scope.sub(), &scope.method, &scope.path, &headers, &timeout],
+        &[
+            &scope.role,
+            &claims,
+            &scope.sub(),
+            &scope.method,
+            &scope.path,
+            &headers,
+            &timeout,
+        ],
     )
     .await?;
     Ok(tx)

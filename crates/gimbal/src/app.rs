@@ -10,7 +10,11 @@ use gimbal_secrets::Keyring;
 
 /// Everything a host or worker needs, checked before anything is served.
 pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result<AppState> {
-    let pool = gimbal_db::pool::connect("DATABASE_URL", config.database_url(), config.database_pool_size)?;
+    let pool = gimbal_db::pool::connect(
+        "DATABASE_URL",
+        config.database_url(),
+        config.database_pool_size,
+    )?;
     refuse_rls_bypass(&pool).await?;
     let keyring = Keyring::from_parts(
         &config.encryption_key_id,
@@ -22,11 +26,22 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
     let auth = Authenticator::new(
-        AuthConfig::new(config.jwt_secret.clone(), config.jwks_url(), config.service_role_key.clone()),
+        AuthConfig::new(
+            config.jwt_secret.clone(),
+            config.jwks_url(),
+            config.service_role_key.clone(),
+        ),
         http.clone(),
     );
     let jobs = Jobs::new(pool.clone(), Registry::with_builtins(), worker);
-    Ok(AppState(Arc::new(App { config, pool, auth, jobs, keyring, http })))
+    Ok(AppState(Arc::new(App {
+        config,
+        pool,
+        auth,
+        jobs,
+        keyring,
+        http,
+    })))
 }
 
 /// The services must log in as a role that RLS applies to once it switches to the caller's role;

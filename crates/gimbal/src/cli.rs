@@ -12,7 +12,11 @@ use secrecy::SecretString;
 use crate::{app, dev, shutdown, telemetry};
 
 #[derive(Parser, Debug)]
-#[command(name = "gimbal", version, about = "Gimbal: Supabase-compatible functions, worker and tools")]
+#[command(
+    name = "gimbal",
+    version,
+    about = "Gimbal: Supabase-compatible functions, worker and tools"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -79,9 +83,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ExportMigrations { dir, check } => export_migrations(&dir, check),
         Command::GenForwarders { dir, check } => gen_forwarders(&dir, check),
         Command::Dev(args) => dev::run(args).await,
-        Command::Token { role, sub, email, ttl, data_dir } => {
+        Command::Token {
+            role,
+            sub,
+            email,
+            ttl,
+            data_dir,
+        } => {
             let secret = signing_secret(data_dir)?;
-            println!("{}", token(&secret, &role, sub, email, Duration::from_secs(ttl))?);
+            println!(
+                "{}",
+                token(&secret, &role, sub, email, Duration::from_secs(ttl))?
+            );
             Ok(())
         }
         Command::Keygen => {
@@ -103,14 +116,19 @@ async fn serve() -> anyhow::Result<()> {
     let state = app::build_state(config, WorkerConfig::default()).await?;
     let application = gimbal_host::Application::build(state).await?;
     tracing::info!(addr = %application.local_addr(), "functions host listening");
-    application.run_until(shutdown::wait(shutdown::on_signal())).await?;
+    application
+        .run_until(shutdown::wait(shutdown::on_signal()))
+        .await?;
     Ok(())
 }
 
 async fn worker(concurrency: usize) -> anyhow::Result<()> {
     let config = load_config()?;
     let _sentry = telemetry::init_sentry(config.sentry_dsn.as_ref());
-    let worker = WorkerConfig { concurrency, ..WorkerConfig::default() };
+    let worker = WorkerConfig {
+        concurrency,
+        ..WorkerConfig::default()
+    };
     let state = app::build_state(config, worker).await?;
     tracing::info!("worker started");
     state.jobs.clone().run(shutdown::on_signal()).await?;
@@ -137,7 +155,11 @@ fn export_migrations(dir: &std::path::Path, check: bool) -> anyhow::Result<()> {
     if check {
         let problems = gimbal_db::export::stale(dir)?;
         if !problems.is_empty() {
-            bail!("{} is out of date (run `gimbal export-migrations`):\n  {}", dir.display(), problems.join("\n  "));
+            bail!(
+                "{} is out of date (run `gimbal export-migrations`):\n  {}",
+                dir.display(),
+                problems.join("\n  ")
+            );
         }
         println!("{} is up to date", dir.display());
         return Ok(());
@@ -182,11 +204,16 @@ pub fn token(
 ) -> anyhow::Result<String> {
     match role {
         "anon" => Ok(mint::api_key(secret, DbRole::Anon, dev::PROJECT_REF, ttl)?),
-        "service_role" => Ok(mint::api_key(secret, DbRole::ServiceRole, dev::PROJECT_REF, ttl)?),
+        "service_role" => Ok(mint::api_key(
+            secret,
+            DbRole::ServiceRole,
+            dev::PROJECT_REF,
+            ttl,
+        )?),
         other => {
-            let app_role: AppRole = other
-                .parse()
-                .map_err(|_| anyhow::anyhow!("--role must be admin, user, viewer, anon or service_role"))?;
+            let app_role: AppRole = other.parse().map_err(|_| {
+                anyhow::anyhow!("--role must be admin, user, viewer, anon or service_role")
+            })?;
             let spec = mint::TokenSpec {
                 role: DbRole::Authenticated,
                 sub: Some(sub.unwrap_or_else(|| dev::demo_user_id(app_role))),

@@ -64,7 +64,8 @@ impl DevSecrets {
 
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let path = Self::path(dir);
-        let bytes = std::fs::read(&path).with_context(|| format!("{} (run `gimbal dev` first)", path.display()))?;
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("{} (run `gimbal dev` first)", path.display()))?;
         Ok(serde_json::from_slice(&bytes)?)
     }
 
@@ -72,7 +73,13 @@ impl DevSecrets {
         if Self::path(dir).exists() {
             return Self::load(dir);
         }
-        let random = || format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let random = || {
+            format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            )
+        };
         let secrets = DevSecrets {
             jwt_secret: random(),
             authenticator_password: uuid::Uuid::new_v4().simple().to_string(),
@@ -103,7 +110,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     telemetry::init_logs(LogFormat::Pretty);
     std::fs::create_dir_all(&args.data_dir)?;
     let secrets = DevSecrets::load_or_create(&args.data_dir)?;
-    let options = ClusterOptions { port: None, ephemeral: false };
+    let options = ClusterOptions {
+        port: None,
+        ephemeral: false,
+    };
     let cluster = LocalCluster::ensure(&args.data_dir.join("postgres"), &options).await?;
     prepare_database(&cluster, &secrets).await?;
     let database_url = cluster.url("authenticator", &secrets.authenticator_password, DATABASE);
@@ -111,14 +121,20 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let config = dev_config(&args, &secrets, &info)?;
     let state = app::build_state(config, WorkerConfig::default()).await?;
     let application = gimbal_host::Application::build(state.clone()).await?;
-    write_private(&args.data_dir.join("dev.json"), &serde_json::to_vec_pretty(&info)?)?;
+    write_private(
+        &args.data_dir.join("dev.json"),
+        &serde_json::to_vec_pretty(&info)?,
+    )?;
     print_banner(&args, &info);
     let stop = shutdown::on_signal();
     let worker = tokio::spawn(state.jobs.clone().run(stop.clone()));
     let served = application.run_until(shutdown::wait(stop)).await;
     let worked = worker.await;
     cluster.stop().await?;
-    println!("gimbal dev stopped; the database stays in {}", args.data_dir.display());
+    println!(
+        "gimbal dev stopped; the database stays in {}",
+        args.data_dir.display()
+    );
     served?;
     worked??;
     Ok(())
@@ -126,15 +142,25 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
 async fn prepare_database(cluster: &LocalCluster, secrets: &DevSecrets) -> anyhow::Result<()> {
     let admin = gimbal_db::pool::connect_once("dev", &cluster.superuser_url("postgres")).await?;
-    let exists = admin.query_opt("select 1 from pg_database where datname = $1", &[&DATABASE]).await?;
+    let exists = admin
+        .query_opt("select 1 from pg_database where datname = $1", &[&DATABASE])
+        .await?;
     if exists.is_none() {
-        admin.batch_execute(&format!("create database {DATABASE}")).await?;
+        admin
+            .batch_execute(&format!("create database {DATABASE}"))
+            .await?;
     }
     let mut client = gimbal_db::pool::connect_once("dev", &cluster.superuser_url(DATABASE)).await?;
     let report = gimbal_db::migrate::migrate(&mut client).await?;
-    tracing::info!(applied = report.applied.len(), policies = report.policy_files, "schema ready");
+    tracing::info!(
+        applied = report.applied.len(),
+        policies = report.policy_files,
+        "schema ready"
+    );
     let tx = client.transaction().await?;
-    tx.batch_execute(SEED_SQL).await.context("loading demo data (supabase/seed.sql)")?;
+    tx.batch_execute(SEED_SQL)
+        .await
+        .context("loading demo data (supabase/seed.sql)")?;
     // The password is hex, generated above, so it can be inlined safely.
     tx.batch_execute(&format!(
         "alter role authenticator with login password '{}'",
@@ -181,7 +207,13 @@ fn dev_config(args: &DevArgs, secrets: &DevSecrets, info: &DevInfo) -> anyhow::R
 fn print_banner(args: &DevArgs, info: &DevInfo) {
     println!(
         "\nGimbal is running.\n\n  functions  {}/<name>\n  health     {}/health\n  metrics    {}/metrics\n  openapi    {}/openapi.json\n  database   {}\n\n  anon key          {}\n  service role key  {}\n",
-        info.functions_url, info.url, info.url, info.url, info.database_url, info.anon_key, info.service_role_key
+        info.functions_url,
+        info.url,
+        info.url,
+        info.url,
+        info.database_url,
+        info.anon_key,
+        info.service_role_key
     );
     for role in ["admin", "user", "viewer"] {
         println!("  {role:<7} token  {}", info.tokens[role]);
@@ -194,8 +226,8 @@ fn print_banner(args: &DevArgs, info: &DevInfo) {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .write(true)

@@ -10,7 +10,9 @@ pub fn init_logs(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,tokio_postgres=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true)).try_init(),
+        LogFormat::Json => registry
+            .with(fmt::layer().json().flatten_event(true))
+            .try_init(),
         LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init(),
     };
 }

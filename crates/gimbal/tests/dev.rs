@@ -25,7 +25,11 @@ impl Drop for Stack {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_file(path: &Path, child: &mut Child, limit: Duration) -> Value {
@@ -39,14 +43,18 @@ fn wait_for_file(path: &Path, child: &mut Child, limit: Duration) -> Value {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("gimbal dev exited early: {status}");
         }
-        assert!(started.elapsed() < limit, "dev.json did not appear within {limit:?}");
+        assert!(
+            started.elapsed() < limit,
+            "dev.json did not appear within {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
 #[tokio::test]
 async fn dev_stack_serves_me_for_the_printed_viewer_token_and_stops_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("gimbal-dev-test-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("gimbal-dev-test-{}", uuid::Uuid::new_v4().simple()));
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_gimbal"))
         .args(["dev", "--port", &port.to_string(), "--data-dir"])
@@ -55,8 +63,15 @@ async fn dev_stack_serves_me_for_the_printed_viewer_token_and_stops_on_sigterm()
         .stderr(Stdio::null())
         .spawn()
         .expect("start gimbal dev");
-    let mut stack = Stack { child, dir: dir.clone() };
-    let info = wait_for_file(&dir.join("dev.json"), &mut stack.child, Duration::from_secs(120));
+    let mut stack = Stack {
+        child,
+        dir: dir.clone(),
+    };
+    let info = wait_for_file(
+        &dir.join("dev.json"),
+        &mut stack.child,
+        Duration::from_secs(120),
+    );
     let functions = info["functions_url"].as_str().unwrap().to_string();
     let http = reqwest::Client::new();
 
@@ -76,10 +91,18 @@ async fn dev_stack_serves_me_for_the_printed_viewer_token_and_stops_on_sigterm()
 
     // A forged token gets Supabase's 401.
     let forged = format!("{}x", viewer);
-    let response = http.get(format!("{functions}/me")).bearer_auth(forged).send().await.unwrap();
+    let response = http
+        .get(format!("{functions}/me"))
+        .bearer_auth(forged)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"code": 401, "message": "Invalid JWT"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"code": 401, "message": "Invalid JWT"})
+    );
 
     // CORS preflight without credentials.
     let preflight = http
@@ -111,9 +134,15 @@ async fn dev_stack_serves_me_for_the_printed_viewer_token_and_stops_on_sigterm()
         if let Some(status) = stack.child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "gimbal dev did not stop on SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "gimbal dev did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "clean exit: {status}");
-    assert!(!dir.join("postgres/data/postmaster.pid").exists(), "cluster stopped");
+    assert!(
+        !dir.join("postgres/data/postmaster.pid").exists(),
+        "cluster stopped"
+    );
 }

@@ -50,7 +50,10 @@ pub fn render(functions: &[Function]) -> Vec<GeneratedFile> {
             contents: TEMPLATE.replace("__NAME__", f.name),
         })
         .collect();
-    files.push(GeneratedFile { path: "config.toml".into(), contents: config_toml(functions) });
+    files.push(GeneratedFile {
+        path: "config.toml".into(),
+        contents: config_toml(functions),
+    });
     files
 }
 
@@ -69,7 +72,10 @@ fn config_toml(functions: &[Function]) -> String {
          sql_paths = [\"./seed.sql\"]\n",
     );
     for f in functions {
-        out.push_str(&format!("\n[functions.{}]\nverify_jwt = {}\n", f.name, f.verify_jwt));
+        out.push_str(&format!(
+            "\n[functions.{}]\nverify_jwt = {}\n",
+            f.name, f.verify_jwt
+        ));
     }
     out
 }
@@ -78,7 +84,12 @@ fn config_toml(functions: &[Function]) -> String {
 pub fn stale(supabase_dir: &Path, functions: &[Function]) -> Vec<String> {
     render(functions)
         .into_iter()
-        .filter(|f| std::fs::read_to_string(supabase_dir.join(&f.path)).ok().as_deref() != Some(&f.contents))
+        .filter(|f| {
+            std::fs::read_to_string(supabase_dir.join(&f.path))
+                .ok()
+                .as_deref()
+                != Some(&f.contents)
+        })
         .map(|f| f.path)
         .collect()
 }

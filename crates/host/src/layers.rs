@@ -40,7 +40,10 @@ pub fn function_router(state: &AppState, function: &Function) -> Router<AppState
     let verify_jwt = function.verify_jwt;
     (function.router)()
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state((state.clone(), verify_jwt), authenticate))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), verify_jwt),
+            authenticate,
+        ))
 }
 
 /// Establishes the caller before the function runs, as the platform's `verify_jwt` does.
@@ -58,7 +61,11 @@ async fn authenticate(
     let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let authorization = text(header::AUTHORIZATION.as_str());
     let apikey = text("apikey");
-    match app.auth.authenticate(authorization, apikey, verify_jwt).await {
+    match app
+        .auth
+        .authenticate(authorization, apikey, verify_jwt)
+        .await
+    {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
@@ -78,7 +85,11 @@ async fn method_not_allowed() -> impl IntoResponse {
 }
 
 /// Request ids, tracing, CORS, metrics and panic containment, outermost first.
-pub fn outer(router: Router<AppState>, metrics: Arc<Metrics>, _state: AppState) -> Router<AppState> {
+pub fn outer(
+    router: Router<AppState>,
+    metrics: Arc<Metrics>,
+    _state: AppState,
+) -> Router<AppState> {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static))
@@ -92,7 +103,11 @@ pub fn outer(router: Router<AppState>, metrics: Arc<Metrics>, _state: AppState) 
         ])
         .expose_headers([REQUEST_ID, HeaderName::from_static("sb-error-code")]);
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         // The path only: query strings can carry signed tokens.
         tracing::info_span!(
             "request",
@@ -124,8 +139,9 @@ async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     let mut response = ApiError::Internal("handler panicked".into()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

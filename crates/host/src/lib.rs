@@ -25,8 +25,11 @@ pub use metrics::Metrics;
 
 /// Every function this host serves. `gimbal gen-forwarders` and the OpenAPI document are
 /// derived from this list, so adding a function here is all it takes to publish it.
-pub const FUNCTIONS: &[Function] =
-    &[gimbal_fn_me::FUNCTION, gimbal_fn_campaigns::FUNCTION, gimbal_fn_cron::FUNCTION];
+pub const FUNCTIONS: &[Function] = &[
+    gimbal_fn_me::FUNCTION,
+    gimbal_fn_campaigns::FUNCTION,
+    gimbal_fn_cron::FUNCTION,
+];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).
 pub struct Application {
@@ -37,16 +40,26 @@ pub struct Application {
 impl Application {
     pub async fn build(state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(state.config.bind).await?;
-        Ok(Application { listener, router: router(state) })
+        Ok(Application {
+            listener,
+            router: router(state),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 
@@ -60,14 +73,20 @@ pub fn router(state: AppState) -> Router {
     }
     let ops = Router::new()
         .route("/health", get(health))
-        .route("/openapi.json", get(|| async { Json(openapi::document(FUNCTIONS)) }))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(openapi::document(FUNCTIONS)) }),
+        )
         .route("/metrics", {
             let metrics = metrics.clone();
             get(move |State(app): State<AppState>| metrics::render(metrics.clone(), app))
         });
     let limit = state.config.body_limit_bytes;
     layers::outer(
-        functions.merge(ops).fallback(not_found).layer(DefaultBodyLimit::max(limit)),
+        functions
+            .merge(ops)
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(limit)),
         metrics,
         state.clone(),
     )
@@ -79,7 +98,11 @@ async fn health(State(app): State<AppState>) -> impl IntoResponse {
         Ok(conn) => conn.simple_query("select 1").await.is_ok(),
         Err(_) => false,
     };
-    let status = if db { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "status": if db { "ok" } else { "degraded" },
         "database": if db { "ok" } else { "unreachable" },

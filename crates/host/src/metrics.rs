@@ -59,12 +59,31 @@ impl Metrics {
         );
         let pool = Family::<StateLabels, Gauge>::default();
         let jobs = Family::<StateLabels, Gauge>::default();
-        registry.register("http_requests", "HTTP requests by function, method and status", requests.clone());
-        registry.register("http_request_duration_seconds", "Request latency by function", latency.clone());
-        registry.register("db_pool_connections", "Database pool connections by state", pool.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by function, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Request latency by function",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            pool.clone(),
+        );
         registry.register("jobs", "Jobs in the queue by status", jobs.clone());
         let names = functions.iter().map(|f| f.name).collect();
-        Metrics { registry, names, requests, latency, pool, jobs }
+        Metrics {
+            registry,
+            names,
+            requests,
+            latency,
+            pool,
+            jobs,
+        }
     }
 
     /// The label for a path: a known function's name, an operations endpoint, or `other`
@@ -86,10 +105,22 @@ impl Metrics {
         }
     }
 
-    pub fn observe(&self, function: &'static str, method: &Method, status: StatusCode, took: Duration) {
-        let labels = RequestLabels { function, method: method.to_string(), status: status.as_u16() };
+    pub fn observe(
+        &self,
+        function: &'static str,
+        method: &Method,
+        status: StatusCode,
+        took: Duration,
+    ) {
+        let labels = RequestLabels {
+            function,
+            method: method.to_string(),
+            status: status.as_u16(),
+        };
         self.requests.get_or_create(&labels).inc();
-        self.latency.get_or_create(&FunctionLabels { function }).observe(took.as_secs_f64());
+        self.latency
+            .get_or_create(&FunctionLabels { function })
+            .observe(took.as_secs_f64());
     }
 }
 
@@ -101,16 +132,29 @@ pub async fn render(metrics: Arc<Metrics>, app: AppState) -> impl IntoResponse {
         ("waiting", status.waiting),
         ("max", status.max_size),
     ] {
-        metrics.pool.get_or_create(&StateLabels { state: state.into() }).set(value as i64);
+        metrics
+            .pool
+            .get_or_create(&StateLabels {
+                state: state.into(),
+            })
+            .set(value as i64);
     }
     match app.jobs.queue_depth().await {
         Ok(depths) => {
             // Statuses with no jobs are absent from the answer; they must read 0, not linger.
             for state in ["queued", "running", "succeeded", "dead", "cancelled"] {
-                metrics.jobs.get_or_create(&StateLabels { state: state.into() }).set(0);
+                metrics
+                    .jobs
+                    .get_or_create(&StateLabels {
+                        state: state.into(),
+                    })
+                    .set(0);
             }
             for (state, count) in depths {
-                metrics.jobs.get_or_create(&StateLabels { state }).set(count);
+                metrics
+                    .jobs
+                    .get_or_create(&StateLabels { state })
+                    .set(count);
             }
         }
         Err(e) => tracing::warn!(error = %e, "queue depth unavailable for metrics"),
@@ -119,6 +163,12 @@ pub async fn render(metrics: Arc<Metrics>, app: AppState) -> impl IntoResponse {
     if encode(&mut body, &metrics.registry).is_err() {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed").into_response();
     }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
         .into_response()
 }

@@ -21,7 +21,10 @@ pub fn document(functions: &[Function]) -> OpenApi {
     for function in functions {
         doc.merge((function.openapi)());
     }
-    let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("JWT")
+        .build();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     doc

@@ -24,7 +24,9 @@ pub const FUNCTION: Function = Function {
 };
 
 fn router() -> Router<AppState> {
-    Router::new().route("/", post(create)).route("/{id}", delete(remove))
+    Router::new()
+        .route("/", post(create))
+        .route("/{id}", delete(remove))
 }
 
 fn map_error(err: CampaignError) -> ApiError {
@@ -55,7 +57,9 @@ async fn create(
 ) -> Result<(StatusCode, Json<Campaign>), ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    let campaign = gimbal_campaigns::create(&tx, &input).await.map_err(map_error)?;
+    let campaign = gimbal_campaigns::create(&tx, &input)
+        .await
+        .map_err(map_error)?;
     tx.commit().await.map_err(DbError::from)?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
@@ -84,10 +88,15 @@ async fn remove(
     if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound(format!("campaign {id} not found or not deletable by the caller")))
+        Err(ApiError::NotFound(format!(
+            "campaign {id} not found or not deletable by the caller"
+        )))
     }
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(create, remove), components(schemas(NewCampaign, Campaign, ErrorBody)))]
+#[openapi(
+    paths(create, remove),
+    components(schemas(NewCampaign, Campaign, ErrorBody))
+)]
 struct ApiDoc;

@@ -51,13 +51,22 @@ async fn tick(
     body: Option<Json<TickRequest>>,
 ) -> Result<Json<TickResponse>, ApiError> {
     if !call.caller.is_service_role() {
-        return Err(ApiError::Forbidden("only the service role may tick the scheduler".into()));
+        return Err(ApiError::Forbidden(
+            "only the service role may tick the scheduler".into(),
+        ));
     }
     let max_jobs = body.and_then(|Json(b)| b.max_jobs).unwrap_or(50);
     if !(1..=1000).contains(&max_jobs) {
-        return Err(ApiError::validation("max_jobs", "must be between 1 and 1000"));
+        return Err(ApiError::validation(
+            "max_jobs",
+            "must be between 1 and 1000",
+        ));
     }
-    let report = app.jobs.tick(max_jobs).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let report = app
+        .jobs
+        .tick(max_jobs)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!(
         tick.schedules_fired = report.schedules_fired,
         tick.jobs_run = report.jobs_run,

@@ -34,7 +34,12 @@ pub struct Me {
 
 impl From<DatabaseIdentity> for Me {
     fn from(d: DatabaseIdentity) -> Self {
-        Me { id: d.id.map(|u| u.to_string()), email: d.email, db_role: d.db_role, role: d.app_role }
+        Me {
+            id: d.id.map(|u| u.to_string()),
+            email: d.email,
+            db_role: d.db_role,
+            role: d.app_role,
+        }
     }
 }
 
