@@ -20,8 +20,11 @@ async fn main() -> anyhow::Result<()> {
     run(name, quick).await
 }
 
+// Scenarios are added as async match arms; the expectations below lapse (and the lint then
+// insists on their removal) as soon as the first one lands.
+#[expect(clippy::unused_async, reason = "no scenario registered yet")]
 async fn run(name: &str, _quick: bool) -> anyhow::Result<()> {
-    #[allow(clippy::match_single_binding)]
+    #[expect(clippy::match_single_binding, reason = "no scenario registered yet")]
     match name {
         other => {
             print_usage();
