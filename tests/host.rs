@@ -91,3 +91,24 @@ async fn openapi_document_matches_the_snapshot() {
         .unwrap();
     insta::assert_json_snapshot!("openapi", doc);
 }
+
+#[tokio::test]
+async fn functions_can_be_mounted_under_a_prefix() {
+    let app = TestApp::spawn_with(gimbal_e2e::Options {
+        path_prefix: Some("/api".into()),
+        ..Default::default()
+    })
+    .await;
+    let prefixed = app
+        .http
+        .get(app.url("/api/functions/v1/me"))
+        .bearer_auth(app.token("viewer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(prefixed.status(), StatusCode::OK);
+    let bare = app
+        .invoke(Method::GET, "me", Some(&app.token("viewer")), None)
+        .await;
+    assert_eq!(bare.status(), StatusCode::NOT_FOUND);
+}

@@ -24,6 +24,7 @@ pub struct Options {
     /// A Supabase URL whose `/auth/v1/.well-known/jwks.json` serves signing keys.
     pub supabase_url: Option<String>,
     pub body_limit_bytes: Option<usize>,
+    pub path_prefix: Option<String>,
 }
 
 pub struct TestApp {
@@ -56,6 +57,9 @@ impl TestApp {
         ]);
         if let Some(url) = options.supabase_url {
             values.insert("SUPABASE_URL", url);
+        }
+        if let Some(prefix) = options.path_prefix {
+            values.insert("GIMBAL_PATH_PREFIX", prefix);
         }
         if let Some(limit) = options.body_limit_bytes {
             values.insert("GIMBAL_BODY_LIMIT_BYTES", limit.to_string());

@@ -138,6 +138,18 @@ impl TestDatabase {
         TestDatabase { name, server }
     }
 
+    /// An empty database (no bootstrap, no schema), for testing the migrator itself.
+    pub async fn empty() -> Self {
+        let server = server();
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let admin = connect(&server.superuser_url("postgres")).await;
+        admin
+            .batch_execute(&format!("create database {name} template template0"))
+            .await
+            .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+        TestDatabase { name, server }
+    }
+
     /// Superuser access to this database (fixtures, inspection).
     pub fn superuser_url(&self) -> String {
         self.server.superuser_url(&self.name)
