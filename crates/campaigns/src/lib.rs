@@ -1,6 +1,7 @@
 //! Campaigns: the validated write path. Every function here takes the caller's transaction, so
 //! whether a write is allowed is decided by RLS, not by this code.
 
+pub mod unsubscribe;
 pub mod validate;
 
 use chrono::{DateTime, Utc};
