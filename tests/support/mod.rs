@@ -12,6 +12,8 @@ use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::watch;
 
+pub mod webhooks;
+
 pub const JWT_SECRET: &str = "test-jwt-secret-with-at-least-32-characters";
 pub const ADMIN: &str = "00000000-0000-4000-8000-00000000000a";
 pub const USER: &str = "00000000-0000-4000-8000-00000000000b";
@@ -25,6 +27,8 @@ pub struct Options {
     pub supabase_url: Option<String>,
     pub body_limit_bytes: Option<usize>,
     pub path_prefix: Option<String>,
+    /// Further variables, set after (so overriding) the defaults.
+    pub env: Vec<(&'static str, String)>,
 }
 
 pub struct TestApp {
@@ -54,6 +58,12 @@ impl TestApp {
                 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
             ),
             ("GIMBAL_BIND", "127.0.0.1:0".into()),
+            ("GIMBAL_PUBLIC_URL", webhooks::PUBLIC_URL.into()),
+            ("TWILIO_AUTH_TOKEN", webhooks::TWILIO_AUTH_TOKEN.into()),
+            (
+                "SENDGRID_WEBHOOK_PUBLIC_KEY",
+                webhooks::sendgrid_public_key(),
+            ),
         ]);
         if let Some(url) = options.supabase_url {
             values.insert("SUPABASE_URL", url);
@@ -63,6 +73,9 @@ impl TestApp {
         }
         if let Some(limit) = options.body_limit_bytes {
             values.insert("GIMBAL_BODY_LIMIT_BYTES", limit.to_string());
+        }
+        for (name, value) in options.env {
+            values.insert(name, value);
         }
         let config = Config::from_lookup(|k| values.get(k).cloned()).expect("test config");
         let worker = WorkerConfig {

@@ -42,6 +42,14 @@ pub fn link_key(encryption_key: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// [`link_key`] from `GIMBAL_ENCRYPTION_KEY` as configured (base64 of 32 bytes): the key
+/// bytes are the decoded value, so every process configured alike signs and checks alike.
+pub fn link_key_from_base64(encryption_key_b64: &str) -> Option<[u8; 32]> {
+    use base64::engine::general_purpose::STANDARD;
+    let bytes = STANDARD.decode(encryption_key_b64.trim()).ok()?;
+    (bytes.len() == 32).then(|| link_key(&bytes))
+}
+
 /// The token for a link: `<payload>.<tag>`, both URL-safe base64 without padding.
 pub fn token(key: &[u8; 32], claim: &UnsubscribeClaim) -> String {
     let payload = format!(

@@ -12,7 +12,7 @@ pub struct FieldError {
     pub message: String,
 }
 
-fn err(field: &'static str, message: impl Into<String>) -> FieldError {
+pub(crate) fn err(field: &'static str, message: impl Into<String>) -> FieldError {
     FieldError {
         field,
         message: message.into(),
@@ -30,6 +30,19 @@ impl Channel {
         match self {
             Channel::Sms => "sms",
             Channel::Email => "email",
+        }
+    }
+}
+
+impl Channel {
+    pub fn parse(field: &'static str, value: &str) -> Result<Channel, FieldError> {
+        match value {
+            "sms" => Ok(Channel::Sms),
+            "email" => Ok(Channel::Email),
+            other => Err(err(
+                field,
+                format!("must be \"sms\" or \"email\", not {other:?}"),
+            )),
         }
     }
 }
@@ -87,7 +100,7 @@ pub fn new_campaign(input: &NewCampaign, now: DateTime<Utc>) -> Result<ValidCamp
     })
 }
 
-fn validate_sender(channel: Channel, from: &str) -> Result<(), FieldError> {
+pub(crate) fn validate_sender(channel: Channel, from: &str) -> Result<(), FieldError> {
     let ok = match channel {
         // An E.164 number, or a Twilio Messaging Service SID (MG + 32 hex).
         Channel::Sms => {

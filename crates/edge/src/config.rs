@@ -43,6 +43,23 @@ pub struct Config {
     pub authenticated_statement_timeout: Duration,
     pub sentry_dsn: Option<SecretString>,
     pub log_format: LogFormat,
+    /// Provider webhook verification (Twilio, SendGrid) and the public base URL they call.
+    pub webhooks: WebhookConfig,
+}
+
+/// What provider webhooks are verified with. Each is optional: a webhook whose key is not
+/// configured refuses every request (503), it never accepts unsigned ones.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookConfig {
+    /// The externally visible origin of this host (`https://gimbal.example.com`), as Twilio
+    /// signs the URL it called, not the one the host was bound to.
+    pub public_url: Option<String>,
+    /// Twilio's auth token: the HMAC-SHA1 key of `X-Twilio-Signature`.
+    pub twilio_auth_token: Option<SecretString>,
+    /// SendGrid's Event Webhook verification key (base64 DER SubjectPublicKeyInfo, P-256).
+    pub sendgrid_public_key: Option<String>,
+    /// Oldest `X-Twilio-Email-Event-Webhook-Timestamp` accepted, in seconds (replay window).
+    pub sendgrid_max_age_secs: u64,
 }
 
 impl Config {
@@ -104,6 +121,7 @@ impl Config {
             )?,
             sentry_dsn: lookup("SENTRY_DSN").map(SecretString::from),
             log_format: log_format(lookup("GIMBAL_LOG_FORMAT"))?,
+            webhooks: webhook_config(&lookup)?,
         })
     }
 
@@ -195,6 +213,19 @@ fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
     } else {
         Err(invalid(var, "must be an http(s) URL"))
     }
+}
+
+fn webhook_config(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookConfig, ConfigError> {
+    let public_url = lookup("GIMBAL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+    if let Some(url) = &public_url {
+        validate_http_url("GIMBAL_PUBLIC_URL", url)?;
+    }
+    Ok(WebhookConfig {
+        public_url,
+        twilio_auth_token: lookup("TWILIO_AUTH_TOKEN").map(SecretString::from),
+        sendgrid_public_key: lookup("SENDGRID_WEBHOOK_PUBLIC_KEY").map(|k| k.trim().to_string()),
+        sendgrid_max_age_secs: parsed(lookup, "SENDGRID_WEBHOOK_MAX_AGE_SECS", 24 * 3600)?,
+    })
 }
 
 fn invalid(var: &'static str, reason: &str) -> ConfigError {

@@ -29,6 +29,15 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_me::FUNCTION,
     gimbal_fn_campaigns::FUNCTION,
     gimbal_fn_cron::FUNCTION,
+    gimbal_fn_templates::FUNCTION,
+    gimbal_fn_audiences::FUNCTION,
+    gimbal_fn_contacts::FUNCTION,
+    gimbal_fn_contacts_import::FUNCTION,
+    gimbal_fn_render_template::FUNCTION,
+    gimbal_fn_twilio_status::FUNCTION,
+    gimbal_fn_twilio_inbound::FUNCTION,
+    gimbal_fn_sendgrid_events::FUNCTION,
+    gimbal_fn_unsubscribe::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).

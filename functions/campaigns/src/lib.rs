@@ -1,7 +1,9 @@
 //! `campaigns`: the validated write path for campaigns (reads go through PostgREST under the
 //! same policies). The function validates, then writes as the caller; RLS decides whether the
 //! caller may, so a viewer's create answers 403 and a user's delete of someone else's campaign
-//! answers 404, exactly as the table's policies say.
+//! answers 404, exactly as the table's policies say. An edit (PATCH) of a campaign the caller
+//! sees but may not change answers 403; a campaign that is running (or has run) cannot be
+//! edited (409).
 
 use axum::{
     Json, Router,
@@ -9,7 +11,7 @@ use axum::{
     http::StatusCode,
     routing::{delete, post},
 };
-use gimbal_campaigns::{Campaign, CampaignError, NewCampaign};
+use gimbal_campaigns::{Campaign, CampaignError, CampaignPatch, NewCampaign};
 use gimbal_db::{Access, DbError};
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function, Invocation, JsonBody};
 use utoipa::OpenApi;
@@ -18,7 +20,7 @@ use uuid::Uuid;
 pub const FUNCTION: Function = Function {
     name: "campaigns",
     verify_jwt: true,
-    summary: "Create and delete campaigns",
+    summary: "Create, update and delete campaigns",
     router,
     openapi: || ApiDoc::openapi(),
 };
@@ -26,12 +28,17 @@ pub const FUNCTION: Function = Function {
 fn router() -> Router<AppState> {
     Router::new()
         .route("/", post(create))
-        .route("/{id}", delete(remove))
+        .route("/{id}", delete(remove).patch(update))
 }
 
 fn map_error(err: CampaignError) -> ApiError {
     match err {
         CampaignError::Invalid(e) => ApiError::validation(e.field, e.message),
+        CampaignError::NotFound => ApiError::NotFound("no such campaign".into()),
+        CampaignError::Forbidden => {
+            ApiError::Forbidden("the caller may not change this campaign".into())
+        }
+        CampaignError::Conflict(m) => ApiError::Conflict(m),
         CampaignError::Db(e) => e.into(),
     }
 }
@@ -94,9 +101,40 @@ async fn remove(
     }
 }
 
+#[utoipa::path(
+    patch,
+    path = "/functions/v1/campaigns/{id}",
+    tag = "campaigns",
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    request_body = CampaignPatch,
+    responses(
+        (status = 200, description = "Updated", body = Campaign),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "The caller sees the campaign but may not change it", body = ErrorBody),
+        (status = 404, description = "No such campaign visible to the caller", body = ErrorBody),
+        (status = 409, description = "The campaign is running or finished and can no longer be edited", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn update(
+    State(app): State<AppState>,
+    call: Invocation,
+    Path(id): Path<Uuid>,
+    JsonBody(input): JsonBody<CampaignPatch>,
+) -> Result<Json<Campaign>, ApiError> {
+    let mut conn = app.conn().await?;
+    let tx = call.begin(&mut conn, Access::ReadWrite).await?;
+    let campaign = gimbal_campaigns::update(&tx, id, &input)
+        .await
+        .map_err(map_error)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(campaign))
+}
+
 #[derive(OpenApi)]
 #[openapi(
-    paths(create, remove),
-    components(schemas(NewCampaign, Campaign, ErrorBody))
+    paths(create, update, remove),
+    components(schemas(NewCampaign, CampaignPatch, Campaign, ErrorBody))
 )]
 struct ApiDoc;

@@ -1,0 +1,497 @@
+//! Contact import from CSV, streamed: [`parse`] reads records with the `csv` crate from any
+//! `Read` (the function feeds it the request body as it arrives) on a blocking thread, and
+//! validates each into a normalised contact or a row error with its line number; [`apply`]
+//! writes the good rows in the caller's transaction, one savepoint per row, so a row the
+//! database refuses (an address that belongs to another contact) is reported and the rest
+//! are kept. Contacts are upserted on email (case-insensitive), then phone: re-importing a
+//! file changes nothing twice.
+//!
+//! Columns (header names are case-insensitive; order is free): `email`, `phone`,
+//! `first_name`, `last_name`, `time_zone`, `locale`, `sms_consent`, `email_consent`,
+//! `consent_source`, `consent_at`. Any other column becomes a custom attribute.
+
+use std::io::Read;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use gimbal_db::DbError;
+use phonenumber::country;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio_postgres::Transaction;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    WriteError,
+    contacts::{self, ConsentChange, NewContact, ValidContact},
+    validate::FieldError,
+};
+
+/// How an import reads its rows.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub region: country::Id,
+    /// Recorded as the consent source when a row has no `consent_source`.
+    pub consent_source: String,
+    pub audience_id: Option<Uuid>,
+}
+
+/// One row that was not imported.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based line of the file where the record starts (the header is line 1).
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub failed: u64,
+    /// Contacts newly added to the audience (when one was given).
+    pub added_to_audience: u64,
+    /// The first errors, in file order.
+    pub errors: Vec<RowError>,
+    /// True when there were more errors than listed.
+    pub errors_truncated: bool,
+}
+
+/// What the parser hands to the writer.
+pub enum Parsed {
+    Row(Box<ParsedRow>),
+    Error(RowError),
+    /// The file cannot be read on (not CSV, no usable header, too large): nothing is kept.
+    Fatal(FieldError),
+}
+
+pub struct ParsedRow {
+    pub line: u64,
+    contact: ValidContact,
+    consents: Vec<ConsentChange>,
+    consent_at: DateTime<Utc>,
+}
+
+const MAX_ERRORS_LISTED: usize = 1000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Email,
+    Phone,
+    FirstName,
+    LastName,
+    TimeZone,
+    Locale,
+    SmsConsent,
+    EmailConsent,
+    ConsentSource,
+    ConsentAt,
+    Attribute,
+}
+
+fn column_of(header: &str) -> (Column, String) {
+    let key: String = header
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let key = key.trim_matches('_').to_string();
+    let column = match key.as_str() {
+        "email" | "e_mail" | "email_address" => Column::Email,
+        "phone" | "phone_number" | "mobile" | "mobile_phone" | "sms" => Column::Phone,
+        "first_name" | "firstname" | "given_name" => Column::FirstName,
+        "last_name" | "lastname" | "surname" | "family_name" => Column::LastName,
+        "time_zone" | "timezone" | "tz" => Column::TimeZone,
+        "locale" | "language" => Column::Locale,
+        "sms_consent" => Column::SmsConsent,
+        "email_consent" => Column::EmailConsent,
+        "consent_source" => Column::ConsentSource,
+        "consent_at" | "consent_date" | "consented_at" => Column::ConsentAt,
+        _ => Column::Attribute,
+    };
+    (column, key)
+}
+
+fn fatal(message: impl Into<String>) -> Parsed {
+    Parsed::Fatal(FieldError {
+        field: "file",
+        message: message.into(),
+    })
+}
+
+/// Reads `input` as CSV and sends each record, validated, to `out` (blocking: run it on a
+/// blocking thread). Stops early when the receiver is gone.
+pub fn parse(input: impl Read, options: &ImportOptions, out: &mpsc::Sender<Parsed>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            let _ = out.blocking_send(fatal(format!("cannot read the header row: {e}")));
+            return;
+        }
+    };
+    let columns: Vec<(Column, String)> = headers.iter().map(column_of).collect();
+    if !columns
+        .iter()
+        .any(|(c, _)| matches!(c, Column::Email | Column::Phone))
+    {
+        let _ = out.blocking_send(fatal("the header row needs an email or a phone column"));
+        return;
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => return,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                let parsed = match row(&columns, &record, options) {
+                    Ok(row) => Parsed::Row(Box::new(ParsedRow { line, ..row })),
+                    Err(e) => Parsed::Error(RowError {
+                        line,
+                        field: e.field.to_string(),
+                        message: e.message,
+                    }),
+                };
+                if out.blocking_send(parsed).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = out.blocking_send(fatal(format!("line {line}: {e}")));
+                return;
+            }
+        }
+    }
+}
+
+fn row(
+    columns: &[(Column, String)],
+    record: &csv::StringRecord,
+    options: &ImportOptions,
+) -> Result<ParsedRow, FieldError> {
+    let mut input = NewContact::default();
+    let mut attributes = Map::new();
+    let mut source = None;
+    let mut consent_at = None;
+    for ((column, key), value) in columns.iter().zip(record.iter()) {
+        if value.is_empty() {
+            continue;
+        }
+        let text = value.to_string();
+        let value = Some(text.clone());
+        match column {
+            Column::Email => input.email = value,
+            Column::Phone => input.phone = value,
+            Column::FirstName => input.first_name = value,
+            Column::LastName => input.last_name = value,
+            Column::TimeZone => input.time_zone = value,
+            Column::Locale => input.locale = value,
+            Column::SmsConsent => input.sms_consent = value,
+            Column::EmailConsent => input.email_consent = value,
+            Column::ConsentSource => source = value,
+            Column::ConsentAt => consent_at = value,
+            Column::Attribute if !key.is_empty() => {
+                attributes.insert(key.clone(), Value::String(text));
+            }
+            Column::Attribute => {}
+        }
+    }
+    let source = source.unwrap_or_else(|| options.consent_source.clone());
+    input.sms_consent_source = Some(source.clone());
+    input.email_consent_source = Some(source);
+    input.attributes = Some(Value::Object(attributes));
+    let consent_at = match consent_at {
+        Some(text) => timestamp(&text)?,
+        None => Utc::now(),
+    };
+    let (contact, consents) =
+        contacts::import_row(&input, options.region).map_err(|e| match e {
+            WriteError::Invalid(f) => f,
+            other => FieldError {
+                field: "row",
+                message: other.to_string(),
+            },
+        })?;
+    Ok(ParsedRow {
+        line: 0,
+        contact,
+        consents,
+        consent_at,
+    })
+}
+
+/// `consent_at`: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or a date; not in the future.
+fn timestamp(text: &str) -> Result<DateTime<Utc>, FieldError> {
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+        .ok_or_else(|| FieldError {
+            field: "consent_at",
+            message: format!("{text:?} is not a date or RFC 3339 time"),
+        })?;
+    if parsed > Utc::now() + chrono::Duration::minutes(5) {
+        return Err(FieldError {
+            field: "consent_at",
+            message: "is in the future".into(),
+        });
+    }
+    Ok(parsed)
+}
+
+const UPSERT: &str = "
+with existing as (
+  select id from public.contacts
+  where ($1::text is not null and lower(email) = $1) or ($2::text is not null and phone = $2)
+  order by ($1::text is not null and lower(email) = $1) desc
+  limit 1
+),
+updated as (
+  update public.contacts c set
+    email = coalesce($1, c.email), phone = coalesce($2, c.phone),
+    first_name = coalesce($3, c.first_name), last_name = coalesce($4, c.last_name),
+    time_zone = coalesce($5, c.time_zone), locale = coalesce($6, c.locale),
+    attributes = c.attributes || $7
+  from existing e where c.id = e.id
+  returning c.id, false as created
+),
+inserted as (
+  insert into public.contacts (email, phone, first_name, last_name, time_zone, locale, attributes)
+  select $1, $2, $3, $4, $5, $6, $7 where not exists (select 1 from existing)
+  returning id, true as created
+)
+select id, created from updated union all select id, created from inserted";
+
+/// Checks that the audience rows will go to is visible to the caller.
+pub async fn check_audience(
+    tx: &Transaction<'_>,
+    options: &ImportOptions,
+) -> Result<(), WriteError> {
+    if let Some(id) = options.audience_id
+        && crate::visible_or_not_found(tx, "audiences", id)
+            .await
+            .is_err()
+    {
+        return Err(crate::validate::err("audience_id", "no such audience").into());
+    }
+    Ok(())
+}
+
+/// Writes the rows `parse` sends, as the caller. A refusal by RLS stops the import (nothing is
+/// kept: the caller's transaction is not committed); a row the database refuses is reported.
+pub async fn apply(
+    tx: &mut Transaction<'_>,
+    rows: &mut mpsc::Receiver<Parsed>,
+    options: &ImportOptions,
+) -> Result<ImportReport, WriteError> {
+    let mut report = ImportReport::default();
+    while let Some(parsed) = rows.recv().await {
+        match parsed {
+            Parsed::Fatal(e) => return Err(e.into()),
+            Parsed::Error(e) => {
+                report.rows += 1;
+                note_error(&mut report, e);
+            }
+            Parsed::Row(row) => {
+                report.rows += 1;
+                match write_row(tx, &row, options).await {
+                    Ok((created, added)) => {
+                        if created {
+                            report.created += 1;
+                        } else {
+                            report.updated += 1;
+                        }
+                        report.added_to_audience += added;
+                    }
+                    Err(WriteError::Db(DbError::PermissionDenied)) => {
+                        return Err(WriteError::Forbidden);
+                    }
+                    Err(WriteError::Db(DbError::Conflict { constraint })) => {
+                        let field = if constraint.contains("phone") {
+                            "phone"
+                        } else {
+                            "email"
+                        };
+                        note_error(
+                            &mut report,
+                            RowError {
+                                line: row.line,
+                                field: field.into(),
+                                message: format!(
+                                    "belongs to another contact in this file or the database ({field} matches one contact, the other address another)"
+                                ),
+                            },
+                        );
+                    }
+                    Err(WriteError::Db(DbError::Check { column, .. })) => {
+                        note_error(
+                            &mut report,
+                            RowError {
+                                line: row.line,
+                                field: column.unwrap_or_else(|| "row".into()),
+                                message: "value is not allowed".into(),
+                            },
+                        );
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn note_error(report: &mut ImportReport, error: RowError) {
+    report.failed += 1;
+    if report.errors.len() < MAX_ERRORS_LISTED {
+        report.errors.push(error);
+    } else {
+        report.errors_truncated = true;
+    }
+}
+
+/// One row in its own savepoint: `(created, added_to_audience)`.
+async fn write_row(
+    tx: &mut Transaction<'_>,
+    row: &ParsedRow,
+    options: &ImportOptions,
+) -> Result<(bool, u64), WriteError> {
+    let savepoint = tx.savepoint("import_row").await.map_err(DbError::from)?;
+    let c = &row.contact;
+    let result = async {
+        let upserted = savepoint
+            .query_one(
+                UPSERT,
+                &[
+                    &c.email,
+                    &c.phone,
+                    &c.first_name,
+                    &c.last_name,
+                    &c.time_zone,
+                    &c.locale,
+                    &c.attributes,
+                ],
+            )
+            .await
+            .map_err(DbError::from)?;
+        let id: Uuid = upserted.get(0);
+        let created: bool = upserted.get(1);
+        let evidence = serde_json::json!({"via": "csv import", "line": row.line});
+        contacts::record_consents(&savepoint, id, &row.consents, row.consent_at, &evidence).await?;
+        let added = match options.audience_id {
+            Some(audience) => savepoint
+                .execute(
+                    "insert into public.audience_contacts (audience_id, contact_id) values ($1, $2)
+                     on conflict do nothing",
+                    &[&audience, &id],
+                )
+                .await
+                .map_err(DbError::from)?,
+            None => 0,
+        };
+        Ok::<_, WriteError>((created, added))
+    }
+    .await;
+    match result {
+        Ok(done) => {
+            savepoint.commit().await.map_err(DbError::from)?;
+            Ok(done)
+        }
+        Err(e) => {
+            savepoint.rollback().await.map_err(DbError::from)?;
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> ImportOptions {
+        ImportOptions {
+            region: country::Id::US,
+            consent_source: "csv import".into(),
+            audience_id: None,
+        }
+    }
+
+    fn parse_all(csv: &str) -> Vec<Parsed> {
+        let (tx, mut rx) = mpsc::channel(1024);
+        parse(csv.as_bytes(), &options(), &tx);
+        drop(tx);
+        let mut out = Vec::new();
+        while let Ok(p) = rx.try_recv() {
+            out.push(p);
+        }
+        out
+    }
+
+    #[test]
+    fn bad_rows_are_reported_with_their_line_and_field() {
+        let csv = "Email,Phone,First Name,time_zone,sms_consent,Plan\n\
+                   ada@example.com,(415) 555-2671,Ada,Europe/London,yes,pro\n\
+                   not-an-email,,Bob,,,\n\
+                   ,+1 415,Cy,Mars/Base,,\n\
+                   \"multi\nline\"@x.com,,,,,\n\
+                   dee@example.com,,Dee,,maybe,\n";
+        let parsed = parse_all(csv);
+        let errors: Vec<(u64, String)> = parsed
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Error(e) => Some((e.line, e.field.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (3, "email".to_string()),
+                (4, "phone".into()),
+                (5, "email".into()),
+                (7, "sms_consent".into())
+            ]
+        );
+        let Parsed::Row(first) = &parsed[0] else {
+            panic!("row 2 is good")
+        };
+        assert_eq!(first.line, 2);
+        assert_eq!(first.contact.phone.as_deref(), Some("+14155552671"));
+        assert_eq!(first.contact.attributes["plan"], "pro");
+        assert_eq!(first.consents.len(), 1);
+        assert_eq!(first.consents[0].source, "csv import");
+    }
+
+    #[test]
+    fn a_file_without_an_address_column_is_refused() {
+        let parsed = parse_all("name,plan\nAda,pro\n");
+        assert!(matches!(&parsed[0], Parsed::Fatal(e) if e.field == "file"));
+    }
+
+    #[test]
+    fn consent_at_is_parsed_and_checked() {
+        assert!(timestamp("2024-05-01").is_ok());
+        assert!(timestamp("2024-05-01T10:00:00+02:00").is_ok());
+        assert_eq!(timestamp("yesterday").unwrap_err().field, "consent_at");
+        assert!(timestamp("2999-01-01").is_err());
+    }
+}
