@@ -127,6 +127,10 @@ create table public.campaign_stats (
   updated_at timestamptz not null default now()
 );
 
+create trigger campaign_stats_set_updated_at
+  before update on public.campaign_stats
+  for each row execute function public.set_updated_at();
+
 comment on table public.campaign_stats is 'per-campaign message outcome counters, kept by triggers on sms_messages and email_messages. members read.';
 
 alter table public.campaign_stats enable row level security;
@@ -137,12 +141,29 @@ grant select on public.campaign_stats to authenticated;
 grant select, insert, update, delete on public.campaign_stats to service_role;
 
 -- adds the outcomes that appeared in one statement. not security definer: only service_role
--- may write the message tables, and it may write campaign_stats too; nobody else can fire
--- these triggers.
+-- may change outcomes (it alone writes the message tables), and it may write campaign_stats;
+-- the cascades other roles cause (a contact's deletion nulling contact_id) change no
+-- outcome and leave before the insert.
 create or replace function app_private.count_email_outcomes() returns trigger
 language plpgsql set search_path = ''
 as $$
 begin
+  -- most updates change no outcome (e.g. a contact's deletion nulling contact_id): leave
+  -- before touching campaign_stats, which only service_role may write.
+  if not exists (
+    select 1 from new_rows n join old_rows o on o.id = n.id
+    where n.campaign_id is not null
+      and (   (n.sent_at is not null and o.sent_at is null)
+           or (n.delivered_at is not null and o.delivered_at is null)
+           or (n.failed_at is not null and o.failed_at is null)
+           or (n.opened_at is not null and o.opened_at is null)
+           or (n.clicked_at is not null and o.clicked_at is null)
+           or (n.bounced_at is not null and o.bounced_at is null)
+           or (n.unsubscribed_at is not null and o.unsubscribed_at is null)
+           or (n.spam_reported_at is not null and o.spam_reported_at is null))
+  ) then
+    return null;
+  end if;
   insert into public.campaign_stats as s
     (campaign_id, sent, delivered, failed, opened, clicked, bounced, unsubscribed, spam_reports)
   select n.campaign_id,
@@ -186,6 +207,14 @@ create or replace function app_private.count_email_outcomes_inserted() returns t
 language plpgsql set search_path = ''
 as $$
 begin
+  if not exists (
+    select 1 from new_rows n
+    where n.campaign_id is not null
+      and coalesce(n.sent_at, n.delivered_at, n.failed_at, n.opened_at, n.clicked_at,
+                   n.bounced_at, n.unsubscribed_at, n.spam_reported_at) is not null
+  ) then
+    return null;
+  end if;
   insert into public.campaign_stats as s
     (campaign_id, sent, delivered, failed, opened, clicked, bounced, unsubscribed, spam_reports)
   select n.campaign_id,
@@ -224,6 +253,15 @@ create or replace function app_private.count_sms_outcomes() returns trigger
 language plpgsql set search_path = ''
 as $$
 begin
+  if not exists (
+    select 1 from new_rows n join old_rows o on o.id = n.id
+    where n.campaign_id is not null and n.direction = 'outbound'
+      and (   (n.sent_at is not null and o.sent_at is null)
+           or (n.delivered_at is not null and o.delivered_at is null)
+           or (n.failed_at is not null and o.failed_at is null))
+  ) then
+    return null;
+  end if;
   insert into public.campaign_stats as s (campaign_id, sent, delivered, failed)
   select n.campaign_id,
          count(*) filter (where n.sent_at is not null and o.sent_at is null),
@@ -250,6 +288,13 @@ create or replace function app_private.count_sms_outcomes_inserted() returns tri
 language plpgsql set search_path = ''
 as $$
 begin
+  if not exists (
+    select 1 from new_rows n
+    where n.campaign_id is not null and n.direction = 'outbound'
+      and coalesce(n.sent_at, n.delivered_at, n.failed_at) is not null
+  ) then
+    return null;
+  end if;
   insert into public.campaign_stats as s (campaign_id, sent, delivered, failed)
   select n.campaign_id, count(n.sent_at), count(n.delivered_at), count(n.failed_at)
   from new_rows n
@@ -305,7 +350,7 @@ select c.id as campaign_id,
        round(s.clicked::numeric / nullif(s.delivered, 0), 4) as click_rate,
        round(s.bounced::numeric / nullif(s.sent, 0), 4) as bounce_rate,
        round(s.unsubscribed::numeric / nullif(s.sent, 0), 4) as unsubscribe_rate,
-       s.updated_at
+       s.updated_at as counted_at
 from public.campaigns c
 left join public.campaign_stats s on s.campaign_id = c.id;
 
