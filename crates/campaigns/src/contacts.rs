@@ -176,19 +176,29 @@ pub(crate) struct ConsentChange {
 }
 
 fn valid_contact(input: &NewContact, region: country::Id) -> Result<ValidContact, WriteError> {
-    let email = optional_text("email", input.email.clone(), 254)?
-        .map(|e| fields::email("email", &e))
-        .transpose()?;
-    let phone = optional_text("phone", input.phone.clone(), 40)?
-        .map(|p| fields::phone("phone", &p, region))
-        .transpose()?;
-    if email.is_none() && phone.is_none() {
+    let v = valid_fields(input, region)?;
+    require_address(&v)?;
+    Ok(v)
+}
+
+fn require_address(v: &ValidContact) -> Result<(), WriteError> {
+    if v.email.is_none() && v.phone.is_none() {
         return Err(err(
             "email",
             "a contact needs an email address or a phone number",
         )
         .into());
     }
+    Ok(())
+}
+
+fn valid_fields(input: &NewContact, region: country::Id) -> Result<ValidContact, WriteError> {
+    let email = optional_text("email", input.email.clone(), 254)?
+        .map(|e| fields::email("email", &e))
+        .transpose()?;
+    let phone = optional_text("phone", input.phone.clone(), 40)?
+        .map(|p| fields::phone("phone", &p, region))
+        .transpose()?;
     let time_zone = optional_text("time_zone", input.time_zone.clone(), 64)?
         .map(|z| fields::time_zone("time_zone", &z))
         .transpose()?;
@@ -344,9 +354,11 @@ pub async fn update(
 ) -> Result<Contact, WriteError> {
     let current = get(tx, id).await?.ok_or(WriteError::NotFound)?;
     let region = phone_region(tx, "region", input.region.as_deref()).await?;
+    // Only what the patch sets is validated: stored addresses passed the table's checks
+    // when written and stay as they are.
     let merged = NewContact {
-        email: patch::apply(current.email, &input.email),
-        phone: patch::apply(current.phone, &input.phone),
+        email: input.email.clone().flatten(),
+        phone: input.phone.clone().flatten(),
         first_name: patch::apply(current.first_name, &input.first_name),
         last_name: patch::apply(current.last_name, &input.last_name),
         time_zone: patch::apply(current.time_zone, &input.time_zone),
@@ -354,7 +366,14 @@ pub async fn update(
         attributes: Some(input.attributes.clone().unwrap_or(current.attributes)),
         ..NewContact::default()
     };
-    let v = valid_contact(&merged, region)?;
+    let mut v = valid_fields(&merged, region)?;
+    if input.email.is_none() {
+        v.email = current.email;
+    }
+    if input.phone.is_none() {
+        v.phone = current.phone;
+    }
+    require_address(&v)?;
     let consents = consent_changes(
         (
             input.sms_consent.as_deref(),
