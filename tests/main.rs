@@ -11,3 +11,4 @@ mod pgtap;
 mod rls_matrix;
 mod scope;
 mod tokens;
+mod webhooks;
