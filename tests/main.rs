@@ -1,6 +1,7 @@
 //! End-to-end tests: the real host, over HTTP, on a database of each test's own.
 
 mod campaigns;
+mod contacts_import;
 mod cors;
 mod cron;
 mod exports;

@@ -65,11 +65,14 @@ pub fn phone(field: &'static str, value: &str, region: country::Id) -> Result<St
     let number = phonenumber::parse(Some(region), value.trim())
         .map_err(|_| err(field, format!("{value:?} is not a phone number")))?;
     if !phonenumber::is_valid(&number) {
+        let read_as = if value.trim().starts_with('+') {
+            String::new()
+        } else {
+            format!(" (read in region {region:?}, as it has no country code)")
+        };
         return Err(err(
             field,
-            format!(
-                "{value:?} is not a valid number (read as {region:?} when it has no country code)"
-            ),
+            format!("{value:?} is not a valid number{read_as}"),
         ));
     }
     Ok(number.format().mode(Mode::E164).to_string())
