@@ -9,6 +9,7 @@ mod host;
 mod identity;
 mod messaging_writes;
 mod pgtap;
+mod render_template;
 mod rls_matrix;
 mod scope;
 mod tokens;
