@@ -29,6 +29,11 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_me::FUNCTION,
     gimbal_fn_campaigns::FUNCTION,
     gimbal_fn_cron::FUNCTION,
+    gimbal_fn_audit_logs::FUNCTION,
+    gimbal_fn_admin_users::FUNCTION,
+    gimbal_fn_app_settings::FUNCTION,
+    gimbal_fn_integrations::FUNCTION,
+    gimbal_fn_notifications::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).
