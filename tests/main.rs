@@ -1,5 +1,6 @@
 //! End-to-end tests: the real host, over HTTP, on a database of each test's own.
 
+mod admin_users;
 mod audit;
 mod campaigns;
 mod cors;
