@@ -1,6 +1,7 @@
 //! End-to-end tests: the real host, over HTTP, on a database of each test's own.
 
 mod admin_users;
+mod app_settings;
 mod audit;
 mod campaigns;
 mod cors;

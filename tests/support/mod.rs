@@ -25,6 +25,8 @@ pub struct Options {
     pub supabase_url: Option<String>,
     pub body_limit_bytes: Option<usize>,
     pub path_prefix: Option<String>,
+    /// Further environment for the configuration (provider URLs, keys).
+    pub env: Vec<(&'static str, String)>,
 }
 
 pub struct TestApp {
@@ -64,6 +66,7 @@ impl TestApp {
         if let Some(limit) = options.body_limit_bytes {
             values.insert("GIMBAL_BODY_LIMIT_BYTES", limit.to_string());
         }
+        values.extend(options.env);
         let config = Config::from_lookup(|k| values.get(k).cloned()).expect("test config");
         let worker = WorkerConfig {
             worker_id: "test-host".into(),

@@ -26,9 +26,6 @@ fn router() -> Router<AppState> {
 fn map_error(err: SettingsError) -> ApiError {
     match err {
         SettingsError::Invalid { field, message } => ApiError::validation(field, message),
-        SettingsError::Db(DbError::PermissionDenied) => {
-            ApiError::Forbidden("only admins may change settings".into())
-        }
         SettingsError::Db(e) => e.into(),
     }
 }
