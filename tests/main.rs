@@ -9,6 +9,7 @@ mod cron;
 mod exports;
 mod host;
 mod identity;
+mod integrations;
 mod pgtap;
 mod rls_matrix;
 mod scope;
