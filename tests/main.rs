@@ -10,6 +10,7 @@ mod exports;
 mod host;
 mod identity;
 mod integrations;
+mod notifications;
 mod pgtap;
 mod rls_matrix;
 mod scope;
