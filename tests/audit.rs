@@ -502,3 +502,33 @@ async fn security_events_are_recorded_with_their_actor() {
     assert_eq!(rows[0]["details"]["provider"], "twilio");
     assert_eq!(rows[0]["request_id"], "req-1");
 }
+
+#[tokio::test]
+async fn a_large_export_streams_page_after_page_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    app.as_superuser(
+        "insert into public.audit_logs (action, kind, details)
+         select 'bulk.entry', 'security', jsonb_build_object('n', n) from generate_series(1, 2500) n",
+    )
+    .await;
+
+    let response = get_logs(&app, "service_role", "?action=bulk.entry&format=csv").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_ref());
+    let ids: Vec<i64> = reader
+        .records()
+        .map(|r| r.unwrap()[0].parse().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        2500,
+        "more than two pages of {}",
+        gimbal_audit::CSV_EXPORT_PAGE
+    );
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, each entry once"
+    );
+}

@@ -9,7 +9,9 @@ mod query;
 mod retention;
 
 pub use events::{SecurityEvent, admit_admins, record_access_denied, record_security_event};
-pub use query::{AuditEntry, AuditFilter, AuditQueryError, CSV_EXPORT_LIMIT, list, write_csv};
+pub use query::{
+    AuditEntry, AuditFilter, AuditQueryError, CSV_EXPORT_PAGE, csv_header, csv_page, list,
+};
 pub use retention::{
     DEFAULT_RETENTION_DAYS, PURGE_JOB, PURGE_SCHEDULE, RETENTION_SETTING, ensure_schedule, purge,
     register,

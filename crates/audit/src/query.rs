@@ -12,8 +12,8 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Most rows one CSV export holds; a larger range must be exported in parts (by `to`/`from`).
-pub const CSV_EXPORT_LIMIT: i64 = 50_000;
+/// Entries per page of the streamed CSV export.
+pub const CSV_EXPORT_PAGE: i64 = 1_000;
 const DEFAULT_PAGE: i64 = 100;
 const MAX_PAGE: i64 = 1_000;
 
@@ -180,31 +180,45 @@ pub async fn list(tx: &Transaction<'_>, f: &AuditFilter) -> Result<Vec<AuditEntr
     fetch(tx, f, f.limit).await
 }
 
-/// The entries matching `f` (ignoring its page size) as CSV, at most [`CSV_EXPORT_LIMIT`]
-/// rows. Returns the bytes and whether the limit cut the export short.
-pub async fn write_csv(
+/// The CSV header row of the export.
+pub fn csv_header() -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(CSV_COLUMNS)
+        .expect("writing to memory cannot fail");
+    out.into_inner().expect("writing to memory cannot fail")
+}
+
+const CSV_COLUMNS: [&str; 11] = [
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "table_name",
+    "row_id",
+    "changed_fields",
+    "kind",
+    "details",
+    "request_id",
+];
+
+/// One page of the export: up to [`CSV_EXPORT_PAGE`] entries matching `f` with ids below
+/// `before`, newest first, as CSV rows (no header). Returns the rows and the `before` of the
+/// next page (`None` after the last). The export streams page after page, each in a
+/// transaction of its own, so memory stays bounded by one page whatever the range; entries
+/// written after the export began have higher ids and never appear in it.
+pub async fn csv_page(
     tx: &Transaction<'_>,
     f: &AuditFilter,
-) -> Result<(Vec<u8>, bool), AuditQueryError> {
-    let entries = fetch(tx, f, CSV_EXPORT_LIMIT + 1).await?;
-    let truncated = entries.len() as i64 > CSV_EXPORT_LIMIT;
+    before: Option<i64>,
+) -> Result<(Vec<u8>, Option<i64>), DbError> {
+    let page = AuditFilter {
+        before,
+        ..f.clone()
+    };
+    let entries = fetch(tx, &page, CSV_EXPORT_PAGE).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
-    let csv_error = |e: csv::Error| AuditQueryError::Db(DbError::Other(e.to_string()));
-    out.write_record([
-        "id",
-        "occurred_at",
-        "actor_id",
-        "actor_role",
-        "action",
-        "table_name",
-        "row_id",
-        "changed_fields",
-        "kind",
-        "details",
-        "request_id",
-    ])
-    .map_err(csv_error)?;
-    for e in entries.iter().take(CSV_EXPORT_LIMIT as usize) {
+    for e in &entries {
         out.write_record([
             e.id.to_string(),
             e.occurred_at.to_rfc3339(),
@@ -218,12 +232,15 @@ pub async fn write_csv(
             json_cell(&e.details),
             e.request_id.clone().unwrap_or_default(),
         ])
-        .map_err(csv_error)?;
+        .map_err(|e| DbError::Other(e.to_string()))?;
     }
     let bytes = out
         .into_inner()
-        .map_err(|e| AuditQueryError::Db(DbError::Other(e.to_string())))?;
-    Ok((bytes, truncated))
+        .map_err(|e| DbError::Other(e.to_string()))?;
+    let next = (entries.len() as i64 == CSV_EXPORT_PAGE)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok((bytes, next))
 }
 
 fn json_cell(value: &Option<Value>) -> String {
