@@ -17,83 +17,101 @@ as $$
   select column_name ~* '(password|passwd|token|secret|ciphertext|nonce|api_?key|private_?key|credential)'
 $$;
 
--- the row as json with credential-like columns redacted.
-create or replace function app_private.audit_redact(r jsonb) returns jsonb
+-- the row id: the primary-key values, comma-joined when the key has several columns.
+-- (no `set search_path` on this and audit_redact: a set clause would stop postgres inlining
+-- them into the trigger's queries, which costs bulk writes dearly; they name no relation,
+-- and the operators they use resolve in pg_catalog, which is always searched first.)
+create or replace function app_private.audit_row_id(r jsonb, pk text[]) returns text
 language sql immutable
-set search_path = ''
 as $$
-  select coalesce(jsonb_object_agg(
-           key,
-           case when app_private.audit_is_secret_column(key) and value <> 'null'::jsonb
-                then '"[redacted]"'::jsonb else value end),
-         '{}'::jsonb)
-  from jsonb_each(r)
+  select case when cardinality(pk) = 1 then r ->> pk[1]
+              else (select string_agg(r ->> c, ',' order by o) from unnest(pk) with ordinality u(c, o)) end
 $$;
 
--- after insert/update/delete for each row. arguments (set by enable_audit):
---   tg_argv[0]  the primary-key columns, comma-separated (the row id is their values,
---               comma-joined)
+-- the row with its credential columns (named in `secret_columns`) replaced by '[redacted]'.
+create or replace function app_private.audit_redact(r jsonb, secret_columns text[]) returns jsonb
+language sql immutable
+as $$
+  select case when cardinality(secret_columns) = 0 then r
+              else r || coalesce((select jsonb_object_agg(c, '[redacted]') from unnest(secret_columns) c
+                                   where r -> c is not null and r -> c <> 'null'::jsonb), '{}'::jsonb) end
+$$;
+
+-- the audit trigger: after insert, update or delete, once per statement, over the statement's
+-- transition tables (audit_new, audit_old), so a bulk write costs one insert into the log,
+-- not one per row. arguments (set by enable_audit):
+--   tg_argv[0]  the primary-key columns, comma-separated (they make the row id)
 --   tg_argv[1]  columns whose changes alone are not worth a row (comma-separated), e.g.
---               counters the dispatcher bumps; updated_at is always ignored.
--- the actor is whoever the request scope says (auth.uid() and the app role); work done
--- outside any request (migrations, maintenance) is recorded as 'system'.
+--               counters the dispatcher bumps; updated_at is always ignored, and ignored
+--               columns are not recorded.
+-- inserts and deletes record the row; updates record only the changed columns as
+-- {"old": …, "new": …}, and an update that changed nothing else records nothing. the actor is
+-- whoever the request scope says (auth.uid() and the app role); work done outside any
+-- request (migrations, maintenance) is recorded as 'system'. credential columns are looked
+-- up once per statement, so a column added later is redacted without re-attaching.
 create or replace function app_private.audit_row_change() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  pk_columns text[] := string_to_array(coalesce(tg_argv[0], 'id'), ',');
-  ignored text[] := array['updated_at'] || string_to_array(coalesce(nullif(tg_argv[1], ''), ''), ',');
-  old_row jsonb := case when tg_op in ('UPDATE', 'DELETE') then to_jsonb(old) end;
-  new_row jsonb := case when tg_op in ('INSERT', 'UPDATE') then to_jsonb(new) end;
-  subject jsonb := coalesce(new_row, old_row);
-  changes jsonb;
-  headers jsonb;
+  pk text[] := string_to_array(coalesce(tg_argv[0], 'id'), ',');
+  ignored text[] := array['updated_at'] || string_to_array(coalesce(tg_argv[1], ''), ',');
+  secret_columns text[];
+  actor uuid := auth.uid();
+  actor_role text := coalesce(app_private.current_app_role(), nullif(auth.role(), ''), 'system');
+  request_id text;
 begin
-  if tg_op = 'UPDATE' then
-    select jsonb_object_agg(
-             n.key,
-             case when app_private.audit_is_secret_column(n.key)
-                  then jsonb_build_object('old', '[redacted]', 'new', '[redacted]')
-                  else jsonb_build_object('old', old_row -> n.key, 'new', n.value) end)
-      into changes
-      from jsonb_each(new_row) n
-     where n.value is distinct from old_row -> n.key
-       and n.key <> all (ignored);
-    if changes is null then
-      return null;
-    end if;
-  else
-    changes := app_private.audit_redact(subject);
-  end if;
-
+  select coalesce(array_agg(a.attname::text), '{}') into secret_columns
+    from pg_catalog.pg_attribute a
+   where a.attrelid = tg_relid and a.attnum > 0 and not a.attisdropped
+     and app_private.audit_is_secret_column(a.attname);
   begin
-    headers := nullif(current_setting('request.headers', true), '')::jsonb;
+    request_id := nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id';
   exception when others then
-    headers := null;
+    request_id := null;
   end;
 
-  insert into public.audit_logs (actor_id, actor_role, action, table_name, row_id, changed_fields, kind, request_id)
-  values (
-    auth.uid(),
-    coalesce(app_private.current_app_role(), nullif(auth.role(), ''), 'system'),
-    lower(tg_op),
-    tg_table_name,
-    (select string_agg(subject ->> c, ',') from unnest(pk_columns) c),
-    changes,
-    'data',
-    headers ->> 'x-request-id'
-  );
+  if tg_op = 'INSERT' then
+    insert into public.audit_logs (actor_id, actor_role, action, table_name, row_id, changed_fields, kind, request_id)
+    select actor, actor_role, 'insert', tg_table_name, app_private.audit_row_id(n.r, pk),
+           app_private.audit_redact(n.r, secret_columns), 'data', request_id
+      from (select to_jsonb(t) as r from audit_new t) n;
+  elsif tg_op = 'DELETE' then
+    insert into public.audit_logs (actor_id, actor_role, action, table_name, row_id, changed_fields, kind, request_id)
+    select actor, actor_role, 'delete', tg_table_name, app_private.audit_row_id(o.r, pk),
+           app_private.audit_redact(o.r, secret_columns), 'data', request_id
+      from (select to_jsonb(t) as r from audit_old t) o;
+  else
+    -- old and new rows are paired by their key; a row whose key itself changed has no old
+    -- partner and is recorded with every column as new.
+    insert into public.audit_logs (actor_id, actor_role, action, table_name, row_id, changed_fields, kind, request_id)
+    select actor, actor_role, 'update', tg_table_name, n.id, d.changes, 'data', request_id
+      from (select to_jsonb(t) as r, app_private.audit_row_id(to_jsonb(t), pk) as id from audit_new t) n
+      left join (select to_jsonb(t) as r, app_private.audit_row_id(to_jsonb(t), pk) as id from audit_old t) o
+        on o.id = n.id
+      cross join lateral (
+        select jsonb_object_agg(
+                 k.key,
+                 case when k.key = any (secret_columns)
+                      then '{"old": "[redacted]", "new": "[redacted]"}'::jsonb
+                      else jsonb_build_object('old', o.r -> k.key, 'new', k.value) end) as changes
+          from jsonb_each(n.r) k
+         where k.value is distinct from o.r -> k.key
+           and k.key <> all (ignored)
+      ) d
+     where d.changes is not null;
+  end if;
   return null;
 end
 $$;
 
 comment on function app_private.audit_row_change() is
-  'audit trigger: records actor, action, table, row id and changed fields (credentials redacted) in audit_logs.';
+  'audit trigger (per statement): records actor, action, table, row id and changed fields (credentials redacted) in audit_logs.';
 
--- attaches the audit trigger to a table, idempotently. later migrations of any domain add
--- a table to the trail with one line: select app_private.enable_audit('public.things');
+-- puts a table under the audit trail (three statement triggers: audit_insert, audit_update,
+-- audit_delete), idempotently. later migrations of any domain add a table with one line:
+--   select app_private.enable_audit('public.things');
 create or replace function app_private.enable_audit(target regclass, ignored_columns text[] default '{}')
 returns void
 language plpgsql
@@ -101,6 +119,7 @@ set search_path = ''
 as $$
 declare
   pk text;
+  args text;
 begin
   select string_agg(a.attname, ',' order by array_position(i.indkey::int2[], a.attnum))
     into pk
@@ -110,11 +129,19 @@ begin
   if pk is null then
     raise exception 'enable_audit: % has no primary key to identify rows by', target;
   end if;
-  execute format('drop trigger if exists audit_row_change on %s', target);
+  args := format('%L, %L', pk, array_to_string(ignored_columns, ','));
+  execute format('drop trigger if exists audit_insert on %s', target);
+  execute format('drop trigger if exists audit_update on %s', target);
+  execute format('drop trigger if exists audit_delete on %s', target);
   execute format(
-    'create trigger audit_row_change after insert or update or delete on %s
-       for each row execute function app_private.audit_row_change(%L, %L)',
-    target, pk, array_to_string(ignored_columns, ','));
+    'create trigger audit_insert after insert on %s referencing new table as audit_new
+       for each statement execute function app_private.audit_row_change(%s)', target, args);
+  execute format(
+    'create trigger audit_update after update on %s referencing old table as audit_old new table as audit_new
+       for each statement execute function app_private.audit_row_change(%s)', target, args);
+  execute format(
+    'create trigger audit_delete after delete on %s referencing old table as audit_old
+       for each statement execute function app_private.audit_row_change(%s)', target, args);
 end
 $$;
 

@@ -29,13 +29,14 @@ select has_function('app_private', 'purge_audit_logs', array['integer'], 'purge_
 select has_function('app_private', 'guard_last_admin', array['uuid'], 'guard_last_admin(uuid) exists');
 select has_column('public', 'secrets', 'metadata', 'secrets carry client-visible metadata');
 select is(
-  (select count(*)::int from pg_trigger t join pg_class c on c.oid = t.tgrelid
-    where t.tgname = 'audit_row_change' and c.relnamespace = 'public'::regnamespace),
-  15, 'the fifteen business tables are audited'
+  (select count(distinct c.relname)::int from pg_trigger t join pg_class c on c.oid = t.tgrelid
+    where t.tgname in ('audit_insert', 'audit_update', 'audit_delete') and c.relnamespace = 'public'::regnamespace
+    group by c.relnamespace having count(*) = 3 * count(distinct c.relname)),
+  15, 'the fifteen business tables are audited on insert, update and delete'
 );
 select is_empty(
   $$select c.relname from pg_trigger t join pg_class c on c.oid = t.tgrelid
-     where t.tgname = 'audit_row_change'
+     where t.tgname in ('audit_insert', 'audit_update', 'audit_delete')
        and c.relname in ('audit_logs', 'notifications', 'jobs', 'sms_messages', 'email_messages',
                          'message_events', 'imported_data', 'analytics_data', 'sync_logs')$$,
   'high-volume and log tables are not audited'

@@ -2,12 +2,16 @@
 //! Each scenario measures Gimbal against a baseline in the same run and ends with one line of
 //! `key=value` figures (rate, peak memory, ratio). `--quick` runs a small size, for smoke tests.
 
+mod audit_overhead;
 mod memory;
 
 use anyhow::bail;
 
 /// Every scenario: its name and what it measures.
-const SCENARIOS: &[(&str, &str)] = &[];
+const SCENARIOS: &[(&str, &str)] = &[(
+    "audit-overhead",
+    "campaign inserts with the audit trigger vs without (per request and bulk)",
+)];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,12 +24,10 @@ async fn main() -> anyhow::Result<()> {
     run(name, quick).await
 }
 
-// Scenarios are added as async match arms; the expectations below lapse (and the lint then
-// insists on their removal) as soon as the first one lands.
-#[expect(clippy::unused_async, reason = "no scenario registered yet")]
-async fn run(name: &str, _quick: bool) -> anyhow::Result<()> {
-    #[expect(clippy::match_single_binding, reason = "no scenario registered yet")]
+// Scenarios are async match arms.
+async fn run(name: &str, quick: bool) -> anyhow::Result<()> {
     match name {
+        "audit-overhead" => audit_overhead::run(quick).await,
         other => {
             print_usage();
             bail!("unknown scenario {other:?}")
