@@ -717,3 +717,73 @@ async fn rotate(app: &TestApp, keyring: &Keyring) -> gimbal_admin::rotation::Rot
     tx.commit().await.unwrap();
     report
 }
+
+#[tokio::test]
+async fn a_partial_update_keeps_the_stored_secrets() {
+    let base = providers().await;
+    let app = app_with_providers(&base).await;
+    app.load_fixtures().await;
+    let (status, body) = call(
+        &app,
+        "admin",
+        Method::PATCH,
+        "/twilio",
+        Some(json!({"from_number": "+15550100999"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing stored yet: {body}");
+    call(
+        &app,
+        "admin",
+        Method::PUT,
+        "/twilio",
+        Some(twilio(TWILIO_TOKEN, SID)),
+    )
+    .await;
+
+    let (status, body) = call(
+        &app,
+        "admin",
+        Method::PATCH,
+        "/twilio",
+        Some(json!({"from_number": "+15550100999"})),
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(json_of(&body)["fields"]["from_number"]["hint"], "…0999");
+    assert_eq!(json_of(&body)["fields"]["auth_token"], json!({"set": true}));
+    let (_, report) = call(&app, "admin", Method::POST, "/twilio/test", None).await;
+    assert_eq!(json_of(&report)["outcome"], "ok", "the token was kept");
+
+    let (status, body) = call(
+        &app,
+        "admin",
+        Method::PATCH,
+        "/twilio",
+        Some(json!({"auth_token": null})),
+    )
+    .await;
+    assert_eq!(
+        (status, json_of(&body)["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("auth_token"))
+    );
+    let (status, _) = call(
+        &app,
+        "admin",
+        Method::PATCH,
+        "/twilio",
+        Some(json!({"from_number": null})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &app,
+        "user",
+        Method::PATCH,
+        "/twilio",
+        Some(json!({"from_number": "+15550100998"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

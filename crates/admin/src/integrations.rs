@@ -229,6 +229,28 @@ pub fn validate(
     Ok(Credentials(values))
 }
 
+/// Applies `changes` to stored credentials (a field set to `null` is removed) and validates
+/// the result as a whole, so a partial update cannot leave a required field out.
+pub fn merge(
+    provider: Provider,
+    existing: Credentials,
+    changes: &Map<String, Value>,
+) -> Result<Credentials, IntegrationError> {
+    let mut merged: Map<String, Value> = existing
+        .0
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v.expose_secret().to_string())))
+        .collect();
+    for (name, value) in changes {
+        if value.is_null() {
+            merged.remove(name);
+        } else {
+            merged.insert(name.clone(), value.clone());
+        }
+    }
+    validate(provider, &merged)
+}
+
 /// What a client may know about one provider's stored credentials.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct IntegrationView {

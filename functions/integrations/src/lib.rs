@@ -1,9 +1,10 @@
 //! `integrations`: provider credentials for admins. `GET /` and `GET /{provider}` show what is
 //! configured (which fields are set; identifiers hinted by their last four characters, secrets
 //! never), `PUT /{provider}` validates and stores the credentials sealed with AES-256-GCM,
-//! `DELETE /{provider}` removes them, and `POST /{provider}/test` calls the provider with the
-//! stored credentials and reports what failed: the credentials were refused, a permission is
-//! missing, the provider was unreachable, or it answered something unexpected.
+//! `PATCH /{provider}` changes some fields and keeps the rest, `DELETE /{provider}` removes
+//! them, and `POST /{provider}/test` calls the provider with the stored credentials and reports
+//! what failed: the credentials were refused, a permission is missing, the provider was
+//! unreachable, or it answered something unexpected.
 //!
 //! Providers: `twilio`, `sendgrid`, `ga4`, `meta`.
 
@@ -33,7 +34,10 @@ pub const FUNCTION: Function = Function {
 fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(list))
-        .route("/{provider}", get(read).put(save).delete(remove))
+        .route(
+            "/{provider}",
+            get(read).put(save).patch(update).delete(remove),
+        )
         .route("/{provider}/test", post(test))
 }
 
@@ -151,6 +155,59 @@ async fn save(
 }
 
 #[utoipa::path(
+    patch, path = "/functions/v1/integrations/{provider}", tag = "admin",
+    params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
+    request_body(content = Object, description = "Only the fields to change; null removes an optional field. Stored secrets not named are kept."),
+    responses(
+        (status = 200, description = "Stored; metadata only", body = IntegrationView),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "Unknown provider, or nothing stored yet (use PUT)", body = ErrorBody),
+        (status = 422, description = "A field is invalid, or a required one would be removed; `field` names it", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn update(
+    State(app): State<AppState>,
+    call: Invocation,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Json<IntegrationView>, ApiError> {
+    let mut conn = app.conn().await?;
+    let tx = call.begin(&mut conn, Access::ReadWrite).await?;
+    admit(&app, &call, &tx).await?;
+    let provider = provider(&name)?;
+    let existing = load_as_service(&app, provider).await?;
+    let creds = store::merge(provider, existing, &body).map_err(map_error)?;
+    let view = store::save(&tx, &app.keyring, provider, &creds)
+        .await
+        .map_err(map_error)?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(
+        integration.provider = provider.as_str(),
+        "integration credentials updated"
+    );
+    Ok(Json(view))
+}
+
+/// The one service-role step: only it may read ciphertext. Callers take it after the admin
+/// check.
+async fn load_as_service(
+    app: &AppState,
+    provider: Provider,
+) -> Result<store::Credentials, ApiError> {
+    let mut conn = app.conn().await?;
+    let tx = gimbal_db::scope::begin(
+        &mut conn,
+        &RequestScope::service("integrations"),
+        Access::ReadOnly,
+    )
+    .await?;
+    store::load(&tx, &app.keyring, provider)
+        .await
+        .map_err(map_error)
+}
+
+#[utoipa::path(
     delete, path = "/functions/v1/integrations/{provider}", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
     responses(
@@ -199,19 +256,7 @@ async fn test(
         admit(&app, &call, &tx).await?;
     }
     let provider = provider(&name)?;
-    // the one service-role step: only it may read ciphertext. taken after the admin check.
-    let creds = {
-        let mut conn = app.conn().await?;
-        let tx = gimbal_db::scope::begin(
-            &mut conn,
-            &RequestScope::service("integrations.test"),
-            Access::ReadOnly,
-        )
-        .await?;
-        store::load(&tx, &app.keyring, provider)
-            .await
-            .map_err(map_error)?
-    };
+    let creds = load_as_service(&app, provider).await?;
     let urls = &app.config.provider_urls;
     let endpoints = Endpoints {
         twilio: urls.twilio.clone(),
@@ -239,7 +284,7 @@ async fn test(
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, read, save, remove, test),
+    paths(list, read, save, update, remove, test),
     components(schemas(IntegrationView, ConnectionReport, ErrorBody))
 )]
 struct ApiDoc;
