@@ -126,6 +126,7 @@ pub struct UserList {
 }
 
 #[utoipa::path(
+    operation_id = "admin_users_list",
     get, path = "/functions/v1/admin-users", tag = "admin",
     params(ListParams),
     responses(
@@ -163,6 +164,7 @@ async fn list(
 }
 
 #[utoipa::path(
+    operation_id = "admin_users_create",
     post, path = "/functions/v1/admin-users", tag = "admin",
     request_body = NewUser,
     responses(
@@ -198,6 +200,7 @@ async fn create(
 }
 
 #[utoipa::path(
+    operation_id = "admin_users_read",
     get, path = "/functions/v1/admin-users/{id}", tag = "admin",
     params(("id" = Uuid, Path, description = "User id")),
     responses(
@@ -221,6 +224,7 @@ async fn read(
 }
 
 #[utoipa::path(
+    operation_id = "admin_users_update",
     patch, path = "/functions/v1/admin-users/{id}", tag = "admin",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = UserChange,
@@ -267,6 +271,7 @@ async fn update(
 }
 
 #[utoipa::path(
+    operation_id = "admin_users_remove",
     delete, path = "/functions/v1/admin-users/{id}", tag = "admin",
     params(("id" = Uuid, Path, description = "User id")),
     responses(

@@ -31,6 +31,7 @@ fn map_error(err: SettingsError) -> ApiError {
 }
 
 #[utoipa::path(
+    operation_id = "app_settings_read",
     get, path = "/functions/v1/app-settings", tag = "admin",
     responses(
         (status = 200, description = "Every setting, defaults filled in", body = SettingsView),
@@ -51,6 +52,7 @@ async fn read(
 }
 
 #[utoipa::path(
+    operation_id = "app_settings_write",
     patch, path = "/functions/v1/app-settings", tag = "admin",
     request_body(content = Object, description = "Settings to change, e.g. {\"quiet_hours\": {\"start\": \"09:00\", \"end\": \"20:00\"}}"),
     responses(

@@ -48,6 +48,7 @@ fn map_error(err: AuditQueryError) -> ApiError {
 }
 
 #[utoipa::path(
+    operation_id = "audit_logs_list",
     get,
     path = "/functions/v1/audit-logs",
     tag = "admin",

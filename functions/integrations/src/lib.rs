@@ -79,6 +79,7 @@ fn provider(name: &str) -> Result<Provider, ApiError> {
 }
 
 #[utoipa::path(
+    operation_id = "integrations_list",
     get, path = "/functions/v1/integrations", tag = "admin",
     responses(
         (status = 200, description = "Every provider, configured or not (metadata only)", body = [IntegrationView]),
@@ -98,6 +99,7 @@ async fn list(
 }
 
 #[utoipa::path(
+    operation_id = "integrations_read",
     get, path = "/functions/v1/integrations/{provider}", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
     responses(
@@ -121,6 +123,7 @@ async fn read(
 }
 
 #[utoipa::path(
+    operation_id = "integrations_save",
     put, path = "/functions/v1/integrations/{provider}", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
     request_body(content = Object, description = "twilio: account_sid, auth_token, messaging_service_sid?, from_number?; sendgrid: api_key, from_email?; ga4: client_id, client_secret, refresh_token, property_id?; meta: access_token, ad_account_id?"),
@@ -155,6 +158,7 @@ async fn save(
 }
 
 #[utoipa::path(
+    operation_id = "integrations_update",
     patch, path = "/functions/v1/integrations/{provider}", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
     request_body(content = Object, description = "Only the fields to change; null removes an optional field. Stored secrets not named are kept."),
@@ -208,6 +212,7 @@ async fn load_as_service(
 }
 
 #[utoipa::path(
+    operation_id = "integrations_remove",
     delete, path = "/functions/v1/integrations/{provider}", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
     responses(
@@ -236,6 +241,7 @@ async fn remove(
 }
 
 #[utoipa::path(
+    operation_id = "integrations_test",
     post, path = "/functions/v1/integrations/{provider}/test", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
     responses(

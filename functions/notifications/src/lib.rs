@@ -44,6 +44,7 @@ pub struct ReadAll {
 }
 
 #[utoipa::path(
+    operation_id = "notifications_read_all",
     post, path = "/functions/v1/notifications/read-all", tag = "notifications",
     responses(
         (status = 200, description = "The caller's unread notifications are now read", body = ReadAll),
@@ -66,6 +67,7 @@ async fn read_all(
 }
 
 #[utoipa::path(
+    operation_id = "notifications_preferences",
     get, path = "/functions/v1/notifications/preferences", tag = "notifications",
     responses(
         (status = 200, description = "The caller's channels per event type", body = [PreferenceView]),
@@ -87,6 +89,7 @@ async fn preferences(
 }
 
 #[utoipa::path(
+    operation_id = "notifications_set_preference",
     put, path = "/functions/v1/notifications/preferences/{event_type}", tag = "notifications",
     params(("event_type" = String, Path, description = "campaign.completed, campaign.paused, sync.failed, report.ready or import.completed_with_rejects")),
     request_body = Channels,
