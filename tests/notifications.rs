@@ -276,15 +276,17 @@ async fn users_mark_their_own_notifications_read() {
         "others' stay unread"
     );
 
-    let anon = app
-        .invoke(
-            Method::POST,
-            "notifications/read-all",
-            Some(&app.token("anon")),
-            None,
-        )
-        .await;
-    assert_eq!(anon.status(), StatusCode::FORBIDDEN);
+    for role in ["anon", "service_role"] {
+        let response = app
+            .invoke(
+                Method::POST,
+                "notifications/read-all",
+                Some(&app.token(role)),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role}");
+    }
 }
 
 #[tokio::test]
@@ -333,9 +335,20 @@ async fn preferences_show_defaults_and_reject_unknown_events() {
         (status, body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("event_type"))
     );
+    for role in ["anon", "service_role"] {
+        let response = app
+            .invoke(
+                Method::GET,
+                "notifications/preferences",
+                Some(&app.token(role)),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role}");
+    }
     let (status, _) = set_preference(
         &app,
-        "anon",
+        "service_role",
         "sync.failed",
         json!({"in_app": true, "email": false, "sms": false}),
     )

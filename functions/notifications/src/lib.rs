@@ -30,6 +30,18 @@ fn router() -> Router<AppState> {
         .route("/preferences/{event_type}", put(set_preference))
 }
 
+/// Notifications belong to a signed-in user: anon and the service role (which has no user
+/// of its own; it notifies through `gimbal_notifications::notify`) are refused.
+fn signed_in(call: &Invocation) -> Result<(), ApiError> {
+    if call.caller.user_id.is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "notifications belong to a signed-in user".into(),
+        ))
+    }
+}
+
 fn map_error(err: NotifyError) -> ApiError {
     match err {
         NotifyError::Invalid { field, message } => ApiError::validation(field, message),
@@ -49,7 +61,7 @@ pub struct ReadAll {
     responses(
         (status = 200, description = "The caller's unread notifications are now read", body = ReadAll),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a signed-in user (anon, service role)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -57,6 +69,7 @@ async fn read_all(
     State(app): State<AppState>,
     call: Invocation,
 ) -> Result<Json<ReadAll>, ApiError> {
+    signed_in(&call)?;
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
     let marked = gimbal_notifications::mark_all_read(&tx)
@@ -71,7 +84,7 @@ async fn read_all(
     get, path = "/functions/v1/notifications/preferences", tag = "notifications",
     responses(
         (status = 200, description = "The caller's channels per event type", body = [PreferenceView]),
-        (status = 403, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a signed-in user (anon, service role)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -79,6 +92,7 @@ async fn preferences(
     State(app): State<AppState>,
     call: Invocation,
 ) -> Result<Json<Vec<PreferenceView>>, ApiError> {
+    signed_in(&call)?;
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadOnly).await?;
     Ok(Json(
@@ -95,7 +109,7 @@ async fn preferences(
     request_body = Channels,
     responses(
         (status = 200, description = "Stored", body = PreferenceView),
-        (status = 403, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a signed-in user (anon, service role)", body = ErrorBody),
         (status = 422, description = "Unknown event type", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -106,6 +120,7 @@ async fn set_preference(
     Path(event_type): Path<String>,
     JsonBody(channels): JsonBody<Channels>,
 ) -> Result<Json<PreferenceView>, ApiError> {
+    signed_in(&call)?;
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
     let view = gimbal_notifications::set_preference(&tx, &event_type, channels)
