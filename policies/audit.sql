@@ -15,3 +15,6 @@ drop policy if exists audit_logs_select on public.audit_logs;
 create policy audit_logs_select on public.audit_logs
   for select to authenticated
   using ((select app_private.is_admin()));
+
+-- retention: entries leave the log only through app_private.purge_audit_logs (a security
+-- definer run by the scheduled purge job, as service_role); no policy admits a delete.

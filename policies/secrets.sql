@@ -10,7 +10,7 @@ alter table public.secrets force row level security;
 
 revoke all on public.secrets from anon, authenticated;
 grant insert, update, delete on public.secrets to authenticated;
-grant select (id, scope, name, owner_ref, key_id, created_by, created_at, updated_at)
+grant select (id, scope, name, owner_ref, key_id, metadata, created_by, created_at, updated_at)
   on public.secrets to authenticated;
 grant select, insert, update, delete on public.secrets to service_role;
 

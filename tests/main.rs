@@ -1,5 +1,8 @@
 //! End-to-end tests: the real host, over HTTP, on a database of each test's own.
 
+mod admin_users;
+mod app_settings;
+mod audit;
 mod campaigns;
 mod contacts_import;
 mod cors;
@@ -8,6 +11,8 @@ mod exports;
 mod host;
 mod identity;
 mod messaging_writes;
+mod integrations;
+mod notifications;
 mod pgtap;
 mod render_template;
 mod rls_matrix;

@@ -2,6 +2,7 @@
 //! Each scenario measures Gimbal against a baseline in the same run and ends with one line of
 //! `key=value` figures (rate, peak memory, ratio). `--quick` runs a small size, for smoke tests.
 
+mod audit_overhead;
 mod memory;
 mod sendgrid_events;
 
@@ -11,6 +12,8 @@ use anyhow::bail;
 const SCENARIOS: &[(&str, &str)] = &[(
     "sendgrid-events",
     "signed SendGrid event batches of 1,000 (10% duplicates) through the real host, vs COPY",
+    "audit-overhead",
+    "campaign inserts with the audit trigger vs without (per request and bulk)",
 )];
 
 #[tokio::main]
@@ -27,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
 async fn run(name: &str, quick: bool) -> anyhow::Result<()> {
     match name {
         "sendgrid-events" => sendgrid_events::run(quick).await,
+        "audit-overhead" => audit_overhead::run(quick).await,
         other => {
             print_usage();
             bail!("unknown scenario {other:?}")

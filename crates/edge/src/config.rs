@@ -45,6 +45,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Provider webhook verification (Twilio, SendGrid) and the public base URL they call.
     pub webhooks: WebhookConfig,
+    /// Provider APIs the integration connection tests call (configurable for proxies and tests).
+    pub provider_urls: ProviderUrls,
 }
 
 /// What provider webhooks are verified with. Each is optional: a webhook whose key is not
@@ -60,6 +62,19 @@ pub struct WebhookConfig {
     pub sendgrid_public_key: Option<String>,
     /// Oldest `X-Twilio-Email-Event-Webhook-Timestamp` accepted, in seconds (replay window).
     pub sendgrid_max_age_secs: u64,
+}
+
+/// Base URLs of the providers' APIs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderUrls {
+    /// `TWILIO_API_URL`, default `https://api.twilio.com`.
+    pub twilio: String,
+    /// `SENDGRID_API_URL`, default `https://api.sendgrid.com`.
+    pub sendgrid: String,
+    /// `GOOGLE_OAUTH_TOKEN_URL`, default `https://oauth2.googleapis.com/token`.
+    pub google_token: String,
+    /// `META_GRAPH_API_URL`, default `https://graph.facebook.com`.
+    pub meta_graph: String,
 }
 
 impl Config {
@@ -122,6 +137,16 @@ impl Config {
             sentry_dsn: lookup("SENTRY_DSN").map(SecretString::from),
             log_format: log_format(lookup("GIMBAL_LOG_FORMAT"))?,
             webhooks: webhook_config(&lookup)?,
+            provider_urls: ProviderUrls {
+                twilio: url_or(&lookup, "TWILIO_API_URL", "https://api.twilio.com")?,
+                sendgrid: url_or(&lookup, "SENDGRID_API_URL", "https://api.sendgrid.com")?,
+                google_token: url_or(
+                    &lookup,
+                    "GOOGLE_OAUTH_TOKEN_URL",
+                    "https://oauth2.googleapis.com/token",
+                )?,
+                meta_graph: url_or(&lookup, "META_GRAPH_API_URL", "https://graph.facebook.com")?,
+            },
         })
     }
 
@@ -202,6 +227,18 @@ fn log_format(raw: Option<String>) -> Result<LogFormat, ConfigError> {
         Some("pretty") => Ok(LogFormat::Pretty),
         Some(_) => Err(invalid("GIMBAL_LOG_FORMAT", "must be json or pretty")),
     }
+}
+
+fn url_or(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let url = lookup(var)
+        .map(|u| u.trim().trim_end_matches('/').to_string())
+        .unwrap_or_else(|| default.to_string());
+    validate_http_url(var, &url)?;
+    Ok(url)
 }
 
 fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
@@ -320,6 +357,7 @@ mod tests {
             ("SUPABASE_URL", "ftp://example.com"),
             ("GIMBAL_PATH_PREFIX", "no-leading-slash"),
             ("GIMBAL_LOG_FORMAT", "xml"),
+            ("TWILIO_API_URL", "api.twilio.com"),
         ] {
             let mut values = base();
             values.insert(var, value);

@@ -9,7 +9,7 @@ pub mod function;
 pub mod invocation;
 pub mod state;
 
-pub use config::{Config, ConfigError, WebhookConfig};
+pub use config::{Config, ConfigError, ProviderUrls, WebhookConfig};
 pub use error::{ApiError, ErrorBody, JsonBody};
 pub use function::Function;
 pub use invocation::Invocation;

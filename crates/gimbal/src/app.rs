@@ -33,7 +33,7 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         ),
         http.clone(),
     );
-    let jobs = Jobs::new(pool.clone(), Registry::with_builtins(), worker);
+    let jobs = Jobs::new(pool.clone(), registry(), worker);
     Ok(AppState(Arc::new(App {
         config,
         pool,
@@ -64,4 +64,32 @@ async fn refuse_rls_bypass(pool: &gimbal_db::Pool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Every job kind this binary runs: the queue's own maintenance plus the domains' handlers.
+pub fn registry() -> Registry {
+    let mut registry = Registry::with_builtins();
+    gimbal_audit::register(&mut registry);
+    gimbal_notifications::register(&mut registry);
+    registry
+}
+
+/// Re-encrypts every secret under the current key, in one service-role transaction.
+pub async fn rotate_keys(
+    state: &AppState,
+) -> anyhow::Result<gimbal_admin::rotation::RotationReport> {
+    let mut conn = state
+        .pool
+        .get()
+        .await
+        .context("DATABASE_URL: cannot connect")?;
+    let tx = gimbal_db::scope::begin(
+        &mut conn,
+        &gimbal_db::RequestScope::service("gimbal rotate-keys"),
+        gimbal_db::Access::ReadWrite,
+    )
+    .await?;
+    let report = gimbal_admin::rotation::rotate(&tx, &state.keyring).await?;
+    tx.commit().await.map_err(gimbal_db::DbError::from)?;
+    Ok(report)
 }

@@ -73,6 +73,9 @@ pub enum Command {
     },
     /// Print a new random encryption key for GIMBAL_ENCRYPTION_KEY.
     Keygen,
+    /// Re-encrypt every stored secret under the current GIMBAL_ENCRYPTION_KEY (older keys from
+    /// GIMBAL_ENCRYPTION_OLD_KEYS open them until this has run).
+    RotateKeys,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -101,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", gimbal_secrets::Keyring::generate_key_b64());
             Ok(())
         }
+        Command::RotateKeys => rotate_keys().await,
     }
 }
 
@@ -130,6 +134,7 @@ async fn worker(concurrency: usize) -> anyhow::Result<()> {
         ..WorkerConfig::default()
     };
     let state = app::build_state(config, worker).await?;
+    gimbal_audit::ensure_schedule(&state.pool).await?;
     tracing::info!("worker started");
     state.jobs.clone().run(shutdown::on_signal()).await?;
     Ok(())
@@ -148,6 +153,28 @@ async fn migrate(url: Option<String>) -> anyhow::Result<()> {
         println!("migration: applied {name}");
     }
     println!("policies: applied {} files", report.policy_files);
+    Ok(())
+}
+
+async fn rotate_keys() -> anyhow::Result<()> {
+    let config = load_config()?;
+    let state = app::build_state(config, WorkerConfig::default()).await?;
+    let report = app::rotate_keys(&state).await?;
+    println!(
+        "rotate-keys: {} secrets, {} re-encrypted under key `{}`, {} already under it",
+        report.total,
+        report.rotated,
+        state.keyring.current_key_id(),
+        report.already_current
+    );
+    if !report.unreadable.is_empty() {
+        bail!(
+            "{} secrets could not be opened with the configured keys and were left as they are \
+             (list their key in GIMBAL_ENCRYPTION_OLD_KEYS and run again): {:?}",
+            report.unreadable.len(),
+            report.unreadable
+        );
+    }
     Ok(())
 }
 

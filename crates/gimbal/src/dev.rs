@@ -120,6 +120,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let info = dev_info(&args, &secrets, &database_url)?;
     let config = dev_config(&args, &secrets, &info)?;
     let state = app::build_state(config, WorkerConfig::default()).await?;
+    gimbal_audit::ensure_schedule(&state.pool).await?;
     let application = gimbal_host::Application::build(state.clone()).await?;
     write_private(
         &args.data_dir.join("dev.json"),

@@ -38,6 +38,11 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_twilio_inbound::FUNCTION,
     gimbal_fn_sendgrid_events::FUNCTION,
     gimbal_fn_unsubscribe::FUNCTION,
+    gimbal_fn_audit_logs::FUNCTION,
+    gimbal_fn_admin_users::FUNCTION,
+    gimbal_fn_app_settings::FUNCTION,
+    gimbal_fn_integrations::FUNCTION,
+    gimbal_fn_notifications::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).
