@@ -6,6 +6,7 @@ mod cron;
 mod exports;
 mod host;
 mod identity;
+mod imports;
 mod pgtap;
 mod rls_matrix;
 mod scope;

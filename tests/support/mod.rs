@@ -25,6 +25,7 @@ pub struct Options {
     pub supabase_url: Option<String>,
     pub body_limit_bytes: Option<usize>,
     pub path_prefix: Option<String>,
+    pub import_max_bytes: Option<u64>,
 }
 
 pub struct TestApp {
@@ -60,6 +61,9 @@ impl TestApp {
         }
         if let Some(prefix) = options.path_prefix {
             values.insert("GIMBAL_PATH_PREFIX", prefix);
+        }
+        if let Some(limit) = options.import_max_bytes {
+            values.insert("GIMBAL_IMPORT_MAX_BYTES", limit.to_string());
         }
         if let Some(limit) = options.body_limit_bytes {
             values.insert("GIMBAL_BODY_LIMIT_BYTES", limit.to_string());

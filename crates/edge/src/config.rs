@@ -43,6 +43,10 @@ pub struct Config {
     pub authenticated_statement_timeout: Duration,
     pub sentry_dsn: Option<SecretString>,
     pub log_format: LogFormat,
+    /// Largest file `import-csv` accepts; uploads are streamed, so this is not held in memory.
+    pub import_max_bytes: u64,
+    /// Statement timeout of an import's load (the per-role timeouts are for short requests).
+    pub import_statement_timeout: Duration,
 }
 
 impl Config {
@@ -104,6 +108,12 @@ impl Config {
             )?,
             sentry_dsn: lookup("SENTRY_DSN").map(SecretString::from),
             log_format: log_format(lookup("GIMBAL_LOG_FORMAT"))?,
+            import_max_bytes: parsed(&lookup, "GIMBAL_IMPORT_MAX_BYTES", 1024 * 1024 * 1024)?,
+            import_statement_timeout: seconds(
+                &lookup,
+                "GIMBAL_IMPORT_STATEMENT_TIMEOUT_SECS",
+                900,
+            )?,
         })
     }
 

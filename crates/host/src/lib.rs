@@ -29,6 +29,7 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_me::FUNCTION,
     gimbal_fn_campaigns::FUNCTION,
     gimbal_fn_cron::FUNCTION,
+    gimbal_fn_import_csv::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).

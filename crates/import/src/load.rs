@@ -90,7 +90,11 @@ pub async fn import_csv<R: Read + Send + 'static>(
         .await
         .map_err(|e| ImportError::Read(e.to_string()))??;
     let columns = prepared.table_columns();
-    let (import_table_id, data_source_id) = register(tx, request, &prepared).await?;
+    let encoding = prepared.encoding.name().to_string();
+    let delimiter = (prepared.delimiter as char).to_string();
+    // Only plain values cross the awaits below: the reader need not be Sync.
+    let (import_table_id, data_source_id) =
+        register(tx, request, &columns, &encoding, &delimiter).await?;
     become_service_role(tx, request.statement_timeout).await?;
     if request.mode == Mode::Create {
         tx.execute(
@@ -102,8 +106,6 @@ pub async fn import_csv<R: Read + Send + 'static>(
         )
         .await?;
     }
-    let encoding = prepared.encoding.name().to_string();
-    let delimiter = (prepared.delimiter as char).to_string();
     let (summary, rows_loaded) = copy(tx, &request.table, &columns, prepared).await?;
     tracing::info!(
         import.table = %request.table,
@@ -141,10 +143,12 @@ async fn registered_columns(tx: &Transaction<'_>, table: &str) -> Result<Vec<Col
 }
 
 /// Writes the registry rows as the caller, so RLS decides whether the caller may import.
-async fn register<R: Read>(
+async fn register(
     tx: &Transaction<'_>,
     request: &LoadRequest,
-    prepared: &Prepared<R>,
+    columns: &[Column],
+    encoding: &str,
+    delimiter: &str,
 ) -> Result<(Uuid, Option<Uuid>), ImportError> {
     let refused = |e: tokio_postgres::Error| match DbError::from(e) {
         DbError::PermissionDenied => ImportError::Forbidden(request.table.clone()),
@@ -169,8 +173,8 @@ async fn register<R: Read>(
     }
     let config = json!({
         "table": format!("imports.{}", request.table),
-        "encoding": prepared.encoding.name(),
-        "delimiter": (prepared.delimiter as char).to_string(),
+        "encoding": encoding,
+        "delimiter": delimiter,
     });
     let name = request.source_name.as_deref().unwrap_or(&request.table);
     let source: Uuid = tx
@@ -182,7 +186,7 @@ async fn register<R: Read>(
         .await
         .map_err(refused)?
         .get(0);
-    let columns = serde_json::to_value(prepared.table_columns()).unwrap_or_default();
+    let columns = serde_json::to_value(columns).unwrap_or_default();
     let id: Uuid = tx
         .query_one(
             "insert into public.import_tables (data_source_id, table_name, columns)
