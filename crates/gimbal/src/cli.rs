@@ -9,7 +9,7 @@ use gimbal_edge::Config;
 use gimbal_jobs::WorkerConfig;
 use secrecy::SecretString;
 
-use crate::{app, dev, shutdown, telemetry};
+use crate::{app, dev, import, shutdown, telemetry};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,6 +73,9 @@ pub enum Command {
     },
     /// Print a new random encryption key for GIMBAL_ENCRYPTION_KEY.
     Keygen,
+    /// Import data: `gimbal import csv FILE --table T`.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -101,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", gimbal_secrets::Keyring::generate_key_b64());
             Ok(())
         }
+        Command::Import(command) => import::run(command).await,
     }
 }
 

@@ -362,6 +362,18 @@ pub struct Counting<R> {
     count: Arc<AtomicU64>,
 }
 
+impl<R> Counting<R> {
+    /// `inner`, and the count of bytes read from it so far (readable from any thread).
+    pub fn new(inner: R) -> (Self, Arc<AtomicU64>) {
+        let count = Arc::new(AtomicU64::new(0));
+        let reader = Counting {
+            inner,
+            count: count.clone(),
+        };
+        (reader, count)
+    }
+}
+
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
