@@ -115,3 +115,20 @@ revoke all on function app_private.drop_import_table() from public, anon, authen
 create trigger import_tables_drop_table
   after delete on public.import_tables
   for each row execute function app_private.drop_import_table();
+
+-- ---------------------------------------------------------------------------
+-- sync runs: resumable checkpoints and the source's saved cursor
+-- ---------------------------------------------------------------------------
+
+-- the cursor the last successful run reached (a date, a key…); the next run starts there,
+-- less the connector's lookback window.
+alter table public.data_sources add column sync_cursor jsonb;
+
+-- where a running sync resumes: the position of the next page, written in the same
+-- transaction as the page before it, so a killed run neither skips nor repeats a page.
+alter table public.sync_logs add column checkpoint jsonb;
+-- the stream the run reads (a ga4 report, a meta insights level, a table).
+alter table public.sync_logs add column stream text;
+alter table public.sync_logs add column duration_ms bigint;
+
+comment on column public.sync_logs.checkpoint is 'position of the next page while a run is in progress; null once finished.';
