@@ -10,4 +10,5 @@ mod imports;
 mod pgtap;
 mod rls_matrix;
 mod scope;
+mod sync;
 mod tokens;

@@ -26,6 +26,8 @@ pub struct Options {
     pub body_limit_bytes: Option<usize>,
     pub path_prefix: Option<String>,
     pub import_max_bytes: Option<u64>,
+    /// Further settings, e.g. provider endpoints pointing at local servers.
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 pub struct TestApp {
@@ -62,6 +64,7 @@ impl TestApp {
         if let Some(prefix) = options.path_prefix {
             values.insert("GIMBAL_PATH_PREFIX", prefix);
         }
+        values.extend(options.extra_env);
         if let Some(limit) = options.import_max_bytes {
             values.insert("GIMBAL_IMPORT_MAX_BYTES", limit.to_string());
         }

@@ -47,6 +47,11 @@ pub struct Config {
     pub import_max_bytes: u64,
     /// Statement timeout of an import's load (the per-role timeouts are for short requests).
     pub import_statement_timeout: Duration,
+    /// Provider endpoints for connectors (defaults: Google's and Meta's public APIs); set for
+    /// regional endpoints, proxies or local test servers. Never taken from a source's settings.
+    pub ga4_api_url: Option<String>,
+    pub google_token_url: Option<String>,
+    pub meta_graph_url: Option<String>,
 }
 
 impl Config {
@@ -114,6 +119,9 @@ impl Config {
                 "GIMBAL_IMPORT_STATEMENT_TIMEOUT_SECS",
                 900,
             )?,
+            ga4_api_url: http_url(&lookup, "GIMBAL_GA4_API_URL")?,
+            google_token_url: http_url(&lookup, "GIMBAL_GOOGLE_TOKEN_URL")?,
+            meta_graph_url: http_url(&lookup, "GIMBAL_META_GRAPH_URL")?,
         })
     }
 
@@ -194,6 +202,17 @@ fn log_format(raw: Option<String>) -> Result<LogFormat, ConfigError> {
         Some("pretty") => Ok(LogFormat::Pretty),
         Some(_) => Err(invalid("GIMBAL_LOG_FORMAT", "must be json or pretty")),
     }
+}
+
+fn http_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(url) = lookup(var) else {
+        return Ok(None);
+    };
+    validate_http_url(var, &url)?;
+    Ok(Some(url.trim_end_matches('/').to_string()))
 }
 
 fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {

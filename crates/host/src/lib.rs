@@ -30,6 +30,9 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_campaigns::FUNCTION,
     gimbal_fn_cron::FUNCTION,
     gimbal_fn_import_csv::FUNCTION,
+    gimbal_fn_sync::FUNCTION,
+    gimbal_fn_test_connection::FUNCTION,
+    gimbal_fn_preview::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).

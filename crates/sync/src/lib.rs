@@ -4,6 +4,7 @@
 //! into `imported_data` and normalising known metrics into `analytics_data`, page by page with
 //! a checkpoint, and is recorded in `sync_logs`.
 
+pub mod access;
 pub mod backoff;
 pub mod connector;
 pub mod credentials;
@@ -14,6 +15,7 @@ pub mod oauth;
 pub mod postgres;
 pub mod runner;
 pub mod sources;
+pub mod wizard;
 
 pub use backoff::Backoff;
 pub use connector::{ColumnInfo, Connector, ConnectorError, Page, Position, Record, StreamInfo};

@@ -24,6 +24,28 @@ pub struct ProviderUrls {
     pub meta_token: String,
 }
 
+impl ProviderUrls {
+    /// The defaults with any of the deployment's overrides applied.
+    pub fn with_overrides(
+        ga4_api: Option<&str>,
+        google_token: Option<&str>,
+        meta_graph: Option<&str>,
+    ) -> Self {
+        let mut urls = ProviderUrls::default();
+        if let Some(u) = ga4_api {
+            urls.ga4_api = u.to_string();
+        }
+        if let Some(u) = google_token {
+            urls.google_token = u.to_string();
+        }
+        if let Some(u) = meta_graph {
+            urls.meta_graph = u.to_string();
+            urls.meta_token = format!("{u}/v19.0/oauth/access_token");
+        }
+        urls
+    }
+}
+
 impl Default for ProviderUrls {
     fn default() -> Self {
         ProviderUrls {
