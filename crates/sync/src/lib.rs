@@ -1,6 +1,6 @@
 //! Connectors and sync runs. A [`Connector`] tests its connection, discovers its streams,
 //! previews rows and reads a stream page by page from a cursor; GA4 (Data API `runReport`),
-//! Meta insights and PostgreSQL are built in. A sync run reads a source to the end, upserting
+//! Meta insights, PostgreSQL and generic REST/JSON APIs are built in. A sync run reads a source to the end, upserting
 //! into `imported_data` and normalising known metrics into `analytics_data`, page by page with
 //! a checkpoint, and is recorded in `sync_logs`.
 
@@ -13,6 +13,7 @@ pub mod meta;
 pub mod normalise;
 pub mod oauth;
 pub mod postgres;
+pub mod rest;
 pub mod runner;
 pub mod sources;
 pub mod wizard;

@@ -13,6 +13,7 @@ use crate::{
     meta::{Meta, MetaConfig},
     oauth::{Credentials, GA4_SCOPE, TokenSource},
     postgres::{PostgresConfig, PostgresSource},
+    rest::{RestConfig, RestSource},
 };
 
 /// Where the providers live (overridden in tests and for regional endpoints).
@@ -62,6 +63,7 @@ pub enum AnyConnector {
     Ga4(Ga4),
     Meta(Meta),
     Postgres(PostgresSource),
+    Rest(RestSource),
 }
 
 /// What a connector is built from.
@@ -120,6 +122,15 @@ pub fn build(
                 })?;
             Ok(AnyConnector::Postgres(PostgresSource::new(config, url)?))
         }
+        "rest" => {
+            let config: RestConfig = parse_config(spec.config)?;
+            Ok(AnyConnector::Rest(RestSource::new(
+                config,
+                spec.credentials.as_ref(),
+                http.clone(),
+                backoff,
+            )?))
+        }
         other => Err(ConnectorError::config(
             "kind",
             format!(
@@ -151,6 +162,7 @@ impl AnyConnector {
             AnyConnector::Ga4(c) => c.stream_name().to_string(),
             AnyConnector::Meta(c) => c.stream_name(),
             AnyConnector::Postgres(c) => c.stream_name(),
+            AnyConnector::Rest(c) => c.stream_name(),
         }
     }
 }
@@ -161,6 +173,7 @@ impl Connector for AnyConnector {
             AnyConnector::Ga4(c) => c.test().await,
             AnyConnector::Meta(c) => c.test().await,
             AnyConnector::Postgres(c) => c.test().await,
+            AnyConnector::Rest(c) => c.test().await,
         }
     }
 
@@ -169,6 +182,7 @@ impl Connector for AnyConnector {
             AnyConnector::Ga4(c) => c.discover().await,
             AnyConnector::Meta(c) => c.discover().await,
             AnyConnector::Postgres(c) => c.discover().await,
+            AnyConnector::Rest(c) => c.discover().await,
         }
     }
 
@@ -177,6 +191,7 @@ impl Connector for AnyConnector {
             AnyConnector::Ga4(c) => c.preview(stream, limit).await,
             AnyConnector::Meta(c) => c.preview(stream, limit).await,
             AnyConnector::Postgres(c) => c.preview(stream, limit).await,
+            AnyConnector::Rest(c) => c.preview(stream, limit).await,
         }
     }
 
@@ -185,6 +200,7 @@ impl Connector for AnyConnector {
             AnyConnector::Ga4(c) => c.start(stream, cursor),
             AnyConnector::Meta(c) => c.start(stream, cursor),
             AnyConnector::Postgres(c) => c.start(stream, cursor),
+            AnyConnector::Rest(c) => c.start(stream, cursor),
         }
     }
 
@@ -193,6 +209,7 @@ impl Connector for AnyConnector {
             AnyConnector::Ga4(c) => c.read_page(stream, position).await,
             AnyConnector::Meta(c) => c.read_page(stream, position).await,
             AnyConnector::Postgres(c) => c.read_page(stream, position).await,
+            AnyConnector::Rest(c) => c.read_page(stream, position).await,
         }
     }
 }

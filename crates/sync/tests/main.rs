@@ -6,3 +6,4 @@ mod support;
 mod ga4;
 mod meta;
 mod postgres;
+mod rest;
