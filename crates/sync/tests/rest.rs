@@ -16,10 +16,13 @@ use serde_json::{Value, json};
 
 use crate::support::{Env, fast_backoff, serve};
 
+/// One request's query string, as pairs.
+type QueryPairs = Vec<(String, String)>;
+
 #[derive(Clone, Default)]
 struct Api {
     /// Query strings received, in order.
-    seen: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    seen: Arc<Mutex<Vec<QueryPairs>>>,
     base: Arc<Mutex<String>>,
 }
 
