@@ -7,6 +7,7 @@ mod exports;
 mod host;
 mod identity;
 mod imports;
+mod oauth;
 mod pgtap;
 mod rls_matrix;
 mod scope;

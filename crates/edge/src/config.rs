@@ -52,6 +52,14 @@ pub struct Config {
     pub ga4_api_url: Option<String>,
     pub google_token_url: Option<String>,
     pub meta_graph_url: Option<String>,
+    /// Signs OAuth `state` (and derives PKCE verifiers); OAuth is off without it.
+    pub oauth_state_secret: Option<SecretString>,
+    /// The public URL of the `oauth-callback` function, as registered with the providers.
+    pub oauth_redirect_url: Option<String>,
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<SecretString>,
+    pub meta_app_id: Option<String>,
+    pub meta_app_secret: Option<SecretString>,
 }
 
 impl Config {
@@ -122,6 +130,20 @@ impl Config {
             ga4_api_url: http_url(&lookup, "GIMBAL_GA4_API_URL")?,
             google_token_url: http_url(&lookup, "GIMBAL_GOOGLE_TOKEN_URL")?,
             meta_graph_url: http_url(&lookup, "GIMBAL_META_GRAPH_URL")?,
+            oauth_state_secret: match lookup("GIMBAL_OAUTH_STATE_SECRET") {
+                Some(s) if s.len() < 32 => {
+                    return Err(invalid(
+                        "GIMBAL_OAUTH_STATE_SECRET",
+                        "must be at least 32 characters",
+                    ));
+                }
+                other => other.map(SecretString::from),
+            },
+            oauth_redirect_url: http_url(&lookup, "GIMBAL_OAUTH_REDIRECT_URL")?,
+            google_client_id: lookup("GIMBAL_GOOGLE_CLIENT_ID"),
+            google_client_secret: lookup("GIMBAL_GOOGLE_CLIENT_SECRET").map(SecretString::from),
+            meta_app_id: lookup("GIMBAL_META_APP_ID"),
+            meta_app_secret: lookup("GIMBAL_META_APP_SECRET").map(SecretString::from),
         })
     }
 

@@ -33,6 +33,8 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_sync::FUNCTION,
     gimbal_fn_test_connection::FUNCTION,
     gimbal_fn_preview::FUNCTION,
+    gimbal_fn_oauth_start::FUNCTION,
+    gimbal_fn_oauth_callback::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).

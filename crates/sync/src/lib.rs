@@ -5,6 +5,7 @@
 //! a checkpoint, and is recorded in `sync_logs`.
 
 pub mod access;
+pub mod authorize;
 pub mod backoff;
 pub mod connector;
 pub mod credentials;
