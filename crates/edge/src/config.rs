@@ -340,6 +340,11 @@ mod tests {
             ("SUPABASE_URL", "ftp://example.com"),
             ("GIMBAL_PATH_PREFIX", "no-leading-slash"),
             ("GIMBAL_LOG_FORMAT", "xml"),
+            ("GIMBAL_IMPORT_MAX_BYTES", "lots"),
+            ("GIMBAL_IMPORT_STATEMENT_TIMEOUT_SECS", "-5"),
+            ("GIMBAL_GA4_API_URL", "ftp://example.com"),
+            ("GIMBAL_OAUTH_REDIRECT_URL", "not a url"),
+            ("GIMBAL_OAUTH_STATE_SECRET", "too-short"),
         ] {
             let mut values = base();
             values.insert(var, value);

@@ -306,6 +306,24 @@ fn graph_error(
     }
 }
 
+/// `url` without the named query parameters. Positions are stored in `sync_logs`, which members
+/// read, so a token Meta echoes into `paging.next` must not travel with them.
+pub fn without_params(url: &str, names: &[&str]) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return url.to_string();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !names.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed.set_query(None);
+    if !kept.is_empty() {
+        parsed.query_pairs_mut().extend_pairs(kept);
+    }
+    parsed.to_string()
+}
+
 /// The highest usage any of Meta's throttling headers reports.
 #[derive(Debug, Default)]
 pub struct Usage {
@@ -468,7 +486,10 @@ impl Connector for Meta {
         };
         let response = self.get(&url).await?;
         let records = response.data.iter().map(|r| self.record(r)).collect();
-        let next = response.paging.and_then(|p| p.next);
+        let next = response
+            .paging
+            .and_then(|p| p.next)
+            .map(|url| without_params(&url, &["access_token", "appsecret_proof"]));
         Ok(Page {
             records,
             cursor: next.is_none().then(|| json!({"date": until})),
@@ -482,6 +503,16 @@ mod tests {
     use reqwest::header::{HeaderMap, HeaderValue};
 
     use super::*;
+
+    #[test]
+    fn tokens_are_removed_from_stored_next_links() {
+        let url =
+            "https://graph.facebook.com/v19.0/act_1/insights?access_token=EAAB&limit=25&after=c4";
+        assert_eq!(
+            without_params(url, &["access_token"]),
+            "https://graph.facebook.com/v19.0/act_1/insights?limit=25&after=c4"
+        );
+    }
 
     #[test]
     fn usage_takes_the_highest_figure_of_every_header() {

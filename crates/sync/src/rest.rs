@@ -145,11 +145,17 @@ impl RestSource {
 
     /// The URL of the page at `position` (a `next` link is taken as it is).
     fn page_url(&self, position: &Value) -> Result<String, ConnectorError> {
-        if let Some(url) = position.get("url").and_then(Value::as_str) {
+        let from_link = position.get("url").and_then(Value::as_str);
+        let mut url = reqwest::Url::parse(from_link.unwrap_or(&self.config.url))
+            .map_err(|_| ConnectorError::config("url", "is not a URL"))?;
+        if from_link.is_some() {
+            if let (RestAuth::ApiKey { query: Some(q), .. }, Some(token)) =
+                (&self.config.auth, &self.token)
+            {
+                url.query_pairs_mut().append_pair(q, token);
+            }
             return Ok(url.to_string());
         }
-        let mut url = reqwest::Url::parse(&self.config.url)
-            .map_err(|_| ConnectorError::config("url", "is not a URL"))?;
         {
             let mut query = url.query_pairs_mut();
             match &self.config.pagination {
@@ -411,7 +417,16 @@ impl Connector for RestSource {
                 .and_then(Value::as_str)
                 .filter(|c| !c.is_empty())
                 .map(|c| json!({"cursor": c})),
-            Pagination::Link => link.map(|url| json!({"url": url})),
+            Pagination::Link => link.map(|url| {
+                // Positions are readable by members: never store a key the server echoes.
+                let url = match &self.config.auth {
+                    RestAuth::ApiKey { query: Some(q), .. } => {
+                        crate::meta::without_params(&url, &[q.as_str()])
+                    }
+                    _ => url,
+                };
+                json!({"url": url})
+            }),
         };
         if let Some(Value::Object(n)) = next.as_mut() {
             n.insert(
