@@ -292,8 +292,14 @@ async fn preview_shows_streams_columns_and_rows_without_storing() {
         scalar(&app, "select count(*) from public.imported_data").await,
         before
     );
-    let (status, _) = call(&app, "viewer", "preview", body.clone()).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    for role in ROLES {
+        let (status, answer) = call(&app, role, "preview", body.clone()).await;
+        let expected = match role {
+            "user" | "admin" | "service_role" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(status, expected, "{role}: {answer}");
+    }
     let (status, answer) = call(
         &app,
         "user",
