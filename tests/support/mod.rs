@@ -29,6 +29,7 @@ pub struct Options {
     pub path_prefix: Option<String>,
     /// Further variables, set after (so overriding) the defaults.
     pub env: Vec<(&'static str, String)>,
+    pub import_max_bytes: Option<u64>,
 }
 
 pub struct TestApp {
@@ -70,6 +71,9 @@ impl TestApp {
         }
         if let Some(prefix) = options.path_prefix {
             values.insert("GIMBAL_PATH_PREFIX", prefix);
+        }
+        if let Some(limit) = options.import_max_bytes {
+            values.insert("GIMBAL_IMPORT_MAX_BYTES", limit.to_string());
         }
         if let Some(limit) = options.body_limit_bytes {
             values.insert("GIMBAL_BODY_LIMIT_BYTES", limit.to_string());

@@ -3,6 +3,7 @@
 //! `key=value` figures (rate, peak memory, ratio). `--quick` runs a small size, for smoke tests.
 
 mod audit_overhead;
+mod csv_import;
 mod memory;
 mod sendgrid_events;
 
@@ -14,6 +15,8 @@ const SCENARIOS: &[(&str, &str)] = &[(
     "signed SendGrid event batches of 1,000 (10% duplicates) through the real host, vs COPY",
     "audit-overhead",
     "campaign inserts with the audit trigger vs without (per request and bulk)",
+    "csv-import",
+    "1,000,000 rows x 10 columns through gimbal's CSV import vs psql \\copy of the same file",
 )];
 
 #[tokio::main]
@@ -31,6 +34,7 @@ async fn run(name: &str, quick: bool) -> anyhow::Result<()> {
     match name {
         "sendgrid-events" => sendgrid_events::run(quick).await,
         "audit-overhead" => audit_overhead::run(quick).await,
+        "csv-import" => csv_import::run(quick).await,
         other => {
             print_usage();
             bail!("unknown scenario {other:?}")

@@ -10,3 +10,9 @@ pub fn peak_rss_bytes() -> u64 {
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// Resets the high-water mark to the current resident size (Linux ≥ 4.0), so a measurement
+/// covers only what follows; false where that is not possible.
+pub fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}

@@ -47,6 +47,23 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// Provider APIs the integration connection tests call (configurable for proxies and tests).
     pub provider_urls: ProviderUrls,
+    /// Largest file `import-csv` accepts; uploads are streamed, so this is not held in memory.
+    pub import_max_bytes: u64,
+    /// Statement timeout of an import's load (the per-role timeouts are for short requests).
+    pub import_statement_timeout: Duration,
+    /// Provider endpoints for connectors (defaults: Google's and Meta's public APIs); set for
+    /// regional endpoints, proxies or local test servers. Never taken from a source's settings.
+    pub ga4_api_url: Option<String>,
+    pub google_token_url: Option<String>,
+    pub meta_graph_url: Option<String>,
+    /// Signs OAuth `state` (and derives PKCE verifiers); OAuth is off without it.
+    pub oauth_state_secret: Option<SecretString>,
+    /// The public URL of the `oauth-callback` function, as registered with the providers.
+    pub oauth_redirect_url: Option<String>,
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<SecretString>,
+    pub meta_app_id: Option<String>,
+    pub meta_app_secret: Option<SecretString>,
 }
 
 /// What provider webhooks are verified with. Each is optional: a webhook whose key is not
@@ -147,6 +164,29 @@ impl Config {
                 )?,
                 meta_graph: url_or(&lookup, "META_GRAPH_API_URL", "https://graph.facebook.com")?,
             },
+            import_max_bytes: parsed(&lookup, "GIMBAL_IMPORT_MAX_BYTES", 1024 * 1024 * 1024)?,
+            import_statement_timeout: seconds(
+                &lookup,
+                "GIMBAL_IMPORT_STATEMENT_TIMEOUT_SECS",
+                900,
+            )?,
+            ga4_api_url: http_url(&lookup, "GIMBAL_GA4_API_URL")?,
+            google_token_url: http_url(&lookup, "GIMBAL_GOOGLE_TOKEN_URL")?,
+            meta_graph_url: http_url(&lookup, "GIMBAL_META_GRAPH_URL")?,
+            oauth_state_secret: match lookup("GIMBAL_OAUTH_STATE_SECRET") {
+                Some(s) if s.len() < 32 => {
+                    return Err(invalid(
+                        "GIMBAL_OAUTH_STATE_SECRET",
+                        "must be at least 32 characters",
+                    ));
+                }
+                other => other.map(SecretString::from),
+            },
+            oauth_redirect_url: http_url(&lookup, "GIMBAL_OAUTH_REDIRECT_URL")?,
+            google_client_id: lookup("GIMBAL_GOOGLE_CLIENT_ID"),
+            google_client_secret: lookup("GIMBAL_GOOGLE_CLIENT_SECRET").map(SecretString::from),
+            meta_app_id: lookup("GIMBAL_META_APP_ID"),
+            meta_app_secret: lookup("GIMBAL_META_APP_SECRET").map(SecretString::from),
         })
     }
 
@@ -239,6 +279,17 @@ fn url_or(
         .unwrap_or_else(|| default.to_string());
     validate_http_url(var, &url)?;
     Ok(url)
+}
+
+fn http_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(url) = lookup(var) else {
+        return Ok(None);
+    };
+    validate_http_url(var, &url)?;
+    Ok(Some(url.trim_end_matches('/').to_string()))
 }
 
 fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
@@ -358,6 +409,11 @@ mod tests {
             ("GIMBAL_PATH_PREFIX", "no-leading-slash"),
             ("GIMBAL_LOG_FORMAT", "xml"),
             ("TWILIO_API_URL", "api.twilio.com"),
+            ("GIMBAL_IMPORT_MAX_BYTES", "lots"),
+            ("GIMBAL_IMPORT_STATEMENT_TIMEOUT_SECS", "-5"),
+            ("GIMBAL_GA4_API_URL", "ftp://example.com"),
+            ("GIMBAL_OAUTH_REDIRECT_URL", "not a url"),
+            ("GIMBAL_OAUTH_STATE_SECRET", "too-short"),
         ] {
             let mut values = base();
             values.insert(var, value);

@@ -33,7 +33,18 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         ),
         http.clone(),
     );
-    let jobs = Jobs::new(pool.clone(), registry(), worker);
+    let mut registry = registry();
+    gimbal_sync::runner::register(
+        &mut registry,
+        gimbal_sync::SyncDeps {
+            pool: pool.clone(),
+            keyring: keyring.clone(),
+            http: http.clone(),
+            urls: provider_urls(&config),
+            backoff: gimbal_sync::Backoff::default(),
+        },
+    );
+    let jobs = Jobs::new(pool.clone(), registry, worker);
     Ok(AppState(Arc::new(App {
         config,
         pool,
@@ -42,6 +53,15 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         keyring,
         http,
     })))
+}
+
+/// Connector endpoints: the providers' public APIs unless the deployment overrides them.
+pub fn provider_urls(config: &Config) -> gimbal_sync::ProviderUrls {
+    gimbal_sync::ProviderUrls::with_overrides(
+        config.ga4_api_url.as_deref(),
+        config.google_token_url.as_deref(),
+        config.meta_graph_url.as_deref(),
+    )
 }
 
 /// The services must log in as a role that RLS applies to once it switches to the caller's role;

@@ -9,7 +9,7 @@ use gimbal_edge::Config;
 use gimbal_jobs::WorkerConfig;
 use secrecy::SecretString;
 
-use crate::{app, dev, shutdown, telemetry};
+use crate::{app, dev, import, shutdown, telemetry};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -76,6 +76,9 @@ pub enum Command {
     /// Re-encrypt every stored secret under the current GIMBAL_ENCRYPTION_KEY (older keys from
     /// GIMBAL_ENCRYPTION_OLD_KEYS open them until this has run).
     RotateKeys,
+    /// Import data: `gimbal import csv FILE --table T`.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -105,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKeys => rotate_keys().await,
+        Command::Import(command) => import::run(command).await,
     }
 }
 

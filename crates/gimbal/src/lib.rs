@@ -4,5 +4,6 @@
 pub mod app;
 pub mod cli;
 pub mod dev;
+pub mod import;
 pub mod shutdown;
 pub mod telemetry;

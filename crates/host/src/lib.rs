@@ -43,6 +43,12 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_app_settings::FUNCTION,
     gimbal_fn_integrations::FUNCTION,
     gimbal_fn_notifications::FUNCTION,
+    gimbal_fn_import_csv::FUNCTION,
+    gimbal_fn_sync::FUNCTION,
+    gimbal_fn_test_connection::FUNCTION,
+    gimbal_fn_preview::FUNCTION,
+    gimbal_fn_oauth_start::FUNCTION,
+    gimbal_fn_oauth_callback::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).

@@ -1,0 +1,201 @@
+//! Meta insights: following `paging.next`, pausing on the throttling headers, retrying rate
+//! limits (code 17), and an expired token (code 190) reported as an auth failure.
+
+use std::time::{Duration, Instant};
+
+use gimbal_sync::{Connector, ProviderUrls, SourceSpec, runner, sources};
+use serde_json::{Value, json};
+
+use crate::support::{Env, fast_backoff, meta_server::MetaServer, serve};
+
+async fn setup() -> (Env, MetaServer) {
+    let server = MetaServer::new();
+    let addr = serve(server.router()).await;
+    *server.base.lock().unwrap() = format!("http://{addr}");
+    let urls = ProviderUrls {
+        meta_graph: format!("http://{addr}"),
+        ..ProviderUrls::default()
+    };
+    (Env::new(urls).await, server)
+}
+
+fn config() -> Value {
+    json!({
+        "ad_account_id": "act_1234",
+        "start_date": "2024-03-01",
+        "end_date": "2024-03-03",
+        "page_size": 4,
+        "throttle_pause_secs": 1
+    })
+}
+
+#[tokio::test]
+async fn insights_are_read_by_following_paging_next() {
+    let (env, server) = setup().await;
+    let source = env
+        .source("meta", config(), json!({"access_token": "meta-token"}))
+        .await;
+    let run = env.queue(source).await;
+    let summary = runner::run(&env.deps, run).await.unwrap();
+    assert_eq!((summary.rows_read, summary.pages), (6, 2));
+    {
+        let state = server.state.lock().unwrap();
+        assert_eq!(state.afters, ["", "c4"]);
+        let query = state.query_seen.clone().unwrap();
+        let get = |k: &str| {
+            query
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        };
+        assert_eq!(get("level"), "campaign");
+        assert_eq!(get("time_increment"), "1");
+        assert!(get("fields").contains("spend"));
+    }
+    let row = env
+        .superuser()
+        .await
+        .query_one(
+            "select count(*), sum(impressions)::bigint, sum(clicks)::bigint, sum(spend)::text
+               from public.analytics_data where source = 'meta'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 6);
+    assert_eq!(row.get::<_, i64>(1), 6000);
+    assert_eq!(row.get::<_, i64>(2), 150);
+    assert_eq!(row.get::<_, String>(3), "74.04");
+    let key: String = env
+        .superuser()
+        .await
+        .query_one("select min(natural_key) from public.imported_data", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(key, "2380001|2024-03-01");
+}
+
+#[tokio::test]
+async fn the_28_day_lookback_starts_the_next_run_before_the_cursor() {
+    let (env, _server) = setup().await;
+    let source = env
+        .source("meta", config(), json!({"access_token": "meta-token"}))
+        .await;
+    let connector = sources::build(
+        SourceSpec {
+            kind: "meta",
+            config: &config(),
+            credentials: Some(json!({"access_token": "meta-token"})),
+        },
+        &env.deps.urls,
+        &env.deps.http,
+        fast_backoff(),
+    )
+    .unwrap();
+    let mut cfg = config();
+    cfg["start_date"] = json!("2023-01-01");
+    cfg["end_date"] = json!("2024-03-31");
+    let late = sources::build(
+        SourceSpec {
+            kind: "meta",
+            config: &cfg,
+            credentials: Some(json!({"access_token": "meta-token"})),
+        },
+        &env.deps.urls,
+        &env.deps.http,
+        fast_backoff(),
+    )
+    .unwrap();
+    let position = late
+        .start("insights_campaign", Some(&json!({"date": "2024-03-30"})))
+        .unwrap();
+    assert_eq!(
+        position,
+        json!({"since": "2024-03-02", "until": "2024-03-31"})
+    );
+    // Never before the configured start.
+    let position = connector
+        .start("insights_campaign", Some(&json!({"date": "2024-03-03"})))
+        .unwrap();
+    assert_eq!(position["since"], "2024-03-01");
+    let _ = source;
+}
+
+#[tokio::test]
+async fn high_usage_pauses_before_the_next_call_and_rate_limits_are_retried() {
+    let (env, server) = setup().await;
+    {
+        let mut s = server.state.lock().unwrap();
+        s.business_usage = Some(
+            r#"{"1234":[{"type":"ads_insights","call_count":96,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":0}]}"#.into(),
+        );
+        s.rate_limit_at = Some("c4".into());
+    }
+    let source = env
+        .source("meta", config(), json!({"access_token": "meta-token"}))
+        .await;
+    let started = Instant::now();
+    let summary = runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_read, 6);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "paused after each high-usage answer"
+    );
+    assert_eq!(server.state.lock().unwrap().afters, ["", "c4", "c4"]);
+}
+
+#[tokio::test]
+async fn a_pause_longer_than_allowed_is_a_quota_error_with_retry_after() {
+    let (env, server) = setup().await;
+    server.state.lock().unwrap().business_usage = Some(
+        r#"{"1234":[{"type":"ads_insights","call_count":100,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":30}]}"#.into(),
+    );
+    let mut cfg = config();
+    cfg["max_pause_secs"] = json!(60);
+    let connector = sources::build(
+        SourceSpec {
+            kind: "meta",
+            config: &cfg,
+            credentials: Some(json!({"access_token": "meta-token"})),
+        },
+        &env.deps.urls,
+        &env.deps.http,
+        fast_backoff(),
+    )
+    .unwrap();
+    let err = connector.test().await.unwrap_err();
+    assert_eq!(err.kind(), "quota");
+    assert!(
+        matches!(
+            err,
+            gimbal_sync::ConnectorError::Quota {
+                retry_after_secs: Some(1800),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_an_auth_failure() {
+    let (env, _server) = setup().await;
+    let connector = sources::build(
+        SourceSpec {
+            kind: "meta",
+            config: &config(),
+            credentials: Some(json!({"access_token": "expired"})),
+        },
+        &env.deps.urls,
+        &env.deps.http,
+        fast_backoff(),
+    )
+    .unwrap();
+    let err = connector.test().await.unwrap_err();
+    assert_eq!(err.kind(), "auth_failed");
+    assert!(err.to_string().contains("code 190"), "{err}");
+}

@@ -1,0 +1,330 @@
+//! Connecting GA4 and Meta with OAuth2: `oauth-start` for each role, the authorization URL's
+//! PKCE challenge and signed state, `oauth-callback` exchanging the code with the verifier at a
+//! local token endpoint, tokens stored encrypted and never answered, and forged, expired or
+//! declined callbacks refused.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    Form, Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::post,
+};
+use gimbal_e2e::{Options, TestApp, USER, token_for};
+use gimbal_sync::authorize::{self, Provider};
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const STATE_SECRET: &str = "oauth-state-secret-of-at-least-32-chars";
+const REDIRECT: &str = "https://gimbal.example.com/functions/v1/oauth-callback";
+
+/// The provider's token endpoint: accepts `good-code` only with the verifier whose challenge
+/// the authorization URL carried.
+/// One form posted to the token endpoint.
+type FormPairs = Vec<(String, String)>;
+
+#[derive(Clone, Default)]
+struct TokenEndpoint {
+    challenge: Arc<Mutex<String>>,
+    forms: Arc<Mutex<Vec<FormPairs>>>,
+}
+
+async fn token(
+    State(endpoint): State<TokenEndpoint>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> impl IntoResponse {
+    endpoint.forms.lock().unwrap().push(form.clone());
+    let get = |k: &str| {
+        form.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let challenge = endpoint.challenge.lock().unwrap().clone();
+    if get("code") != "good-code" || authorize::pkce_challenge(&get("code_verifier")) != challenge {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": "Bad code or verifier"})),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(
+            json!({"access_token": "access-xyz", "refresh_token": "refresh-from-provider", "expires_in": 3599}),
+        ),
+    )
+}
+
+async fn spawn() -> (TestApp, TokenEndpoint) {
+    let endpoint = TokenEndpoint::default();
+    let router = Router::new()
+        .route("/token", post(token))
+        .route("/v19.0/oauth/access_token", post(token))
+        .with_state(endpoint.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = TestApp::spawn_with(Options {
+        env: vec![
+            ("GIMBAL_OAUTH_STATE_SECRET", STATE_SECRET.into()),
+            ("GIMBAL_OAUTH_REDIRECT_URL", REDIRECT.into()),
+            ("GIMBAL_GOOGLE_CLIENT_ID", "google-client".into()),
+            ("GIMBAL_GOOGLE_CLIENT_SECRET", "google-secret".into()),
+            ("GIMBAL_GOOGLE_TOKEN_URL", format!("http://{addr}/token")),
+            ("GIMBAL_META_APP_ID", "meta-app".into()),
+            ("GIMBAL_META_APP_SECRET", "meta-secret".into()),
+            ("GIMBAL_META_GRAPH_URL", format!("http://{addr}")),
+        ],
+        ..Options::default()
+    })
+    .await;
+    app.load_fixtures().await;
+    (app, endpoint)
+}
+
+async fn source(app: &TestApp, kind: &str) -> Uuid {
+    app.db
+        .superuser()
+        .await
+        .query_one(
+            "insert into public.data_sources (name, kind, created_by) values ('oauth', $1, $2) returning id",
+            &[&kind, &USER.parse::<Uuid>().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn start(app: &TestApp, role: &str, source: Uuid) -> (StatusCode, Value) {
+    let response = app
+        .invoke(
+            Method::POST,
+            "oauth-start",
+            Some(&token_for(role)),
+            Some(json!({"data_source_id": source})),
+        )
+        .await;
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn callback(app: &TestApp, query: &str) -> (StatusCode, Value) {
+    // The provider redirects the browser: no Authorization header.
+    let response = app
+        .http
+        .get(app.function_url(&format!("oauth-callback?{query}")))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn param(url: &str, name: &str) -> String {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+async fn stored_credentials(app: &TestApp, source: Uuid) -> Value {
+    let mut conn = app.state.pool.get().await.unwrap();
+    let tx = gimbal_db::scope::begin(
+        &mut conn,
+        &gimbal_db::RequestScope::service("/test"),
+        gimbal_db::Access::ReadOnly,
+    )
+    .await
+    .unwrap();
+    gimbal_sync::credentials::load(&tx, &app.state.keyring, source)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_those_who_manage_the_source_may_start_connecting_it() {
+    let (app, _) = spawn().await;
+    let source = source(&app, "ga4").await;
+    for (role, expected) in [
+        ("anon", StatusCode::FORBIDDEN),
+        ("viewer", StatusCode::FORBIDDEN),
+        ("other_user", StatusCode::FORBIDDEN),
+        ("user", StatusCode::OK),
+        ("admin", StatusCode::OK),
+        ("service_role", StatusCode::OK),
+    ] {
+        let (status, body) = start(&app, role, source).await;
+        assert_eq!(status, expected, "{role}: {body}");
+    }
+    let csv = app
+        .db
+        .superuser()
+        .await
+        .query_one(
+            "insert into public.data_sources (name, kind) values ('f', 'csv') returning id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, Uuid>(0);
+    let (status, body) = start(&app, "admin", csv).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[tokio::test]
+async fn ga4_is_connected_with_pkce_and_the_refresh_token_is_stored_encrypted() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "ga4").await;
+    let (status, body) = start(&app, "user", source).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let url = body["authorization_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://accounts.google.com/o/oauth2/v2/auth?"),
+        "{url}"
+    );
+    assert_eq!(param(url, "client_id"), "google-client");
+    assert_eq!(param(url, "redirect_uri"), REDIRECT);
+    assert_eq!(param(url, "code_challenge_method"), "S256");
+    assert_eq!(param(url, "access_type"), "offline");
+    assert_eq!(
+        param(url, "scope"),
+        "https://www.googleapis.com/auth/analytics.readonly"
+    );
+    *endpoint.challenge.lock().unwrap() = param(url, "code_challenge");
+    let state = param(url, "state");
+
+    let (status, body) = callback(&app, &format!("code=good-code&state={state}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"connected": true, "data_source_id": source, "provider": "ga4"})
+    );
+    assert!(!body.to_string().contains("refresh-from-provider"));
+    let form = endpoint.forms.lock().unwrap()[0].clone();
+    assert!(form.contains(&("grant_type".into(), "authorization_code".into())));
+    assert!(form.contains(&("redirect_uri".into(), REDIRECT.into())));
+    let credentials = stored_credentials(&app, source).await;
+    assert_eq!(credentials["refresh_token"], "refresh-from-provider");
+    assert_eq!(credentials["client_id"], "google-client");
+    let raw: Vec<u8> = app
+        .db
+        .superuser()
+        .await
+        .query_one(
+            "select ciphertext from public.secrets where name = $1",
+            &[&format!("data_source:{source}")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!String::from_utf8_lossy(&raw).contains("refresh-from-provider"));
+}
+
+#[tokio::test]
+async fn meta_is_connected_and_keeps_its_access_token() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "meta").await;
+    let (_, body) = start(&app, "admin", source).await;
+    let url = body["authorization_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://www.facebook.com/v19.0/dialog/oauth?"),
+        "{url}"
+    );
+    assert_eq!(param(url, "scope"), "ads_read");
+    *endpoint.challenge.lock().unwrap() = param(url, "code_challenge");
+    let (status, body) = callback(
+        &app,
+        &format!("code=good-code&state={}", param(url, "state")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        stored_credentials(&app, source).await,
+        json!({"access_token": "access-xyz"})
+    );
+}
+
+#[tokio::test]
+async fn forged_expired_declined_or_unverifiable_callbacks_are_refused() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "ga4").await;
+    let (_, body) = start(&app, "user", source).await;
+    let url = body["authorization_url"].as_str().unwrap().to_string();
+    *endpoint.challenge.lock().unwrap() = param(&url, "code_challenge");
+    let state = param(&url, "state");
+
+    // Someone else's source in the state: the signature no longer matches.
+    let (payload, signature) = state.split_once('.').unwrap();
+    let mut forged: Value = serde_json::from_slice(&base64_url(payload)).unwrap();
+    forged["data_source_id"] = json!(Uuid::new_v4());
+    let forged = format!(
+        "{}.{signature}",
+        encode_url(&serde_json::to_vec(&forged).unwrap())
+    );
+    let (status, body) = callback(&app, &format!("code=good-code&state={forged}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("signature"));
+
+    let secret = SecretString::from(STATE_SECRET);
+    let mut old = authorize::new_state(source, Provider::Ga4, None, 0);
+    old.exp = 1;
+    let (status, body) = callback(
+        &app,
+        &format!(
+            "code=good-code&state={}",
+            authorize::sign_state(&secret, &old)
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+
+    let (status, body) = callback(&app, &format!("error=access_denied&state={state}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("access_denied"),
+        "{body}"
+    );
+
+    // A valid state but a code the provider refuses (or a verifier that does not match).
+    let (status, body) = callback(&app, &format!("code=stolen-code&state={state}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the code"),
+        "{body}"
+    );
+    assert_eq!(
+        app.db
+            .superuser()
+            .await
+            .query_one(
+                "select count(*) from public.secrets where name = $1",
+                &[&format!("data_source:{source}")]
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
+}
+
+fn base64_url(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+fn encode_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
