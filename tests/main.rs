@@ -3,6 +3,7 @@
 mod campaigns;
 mod cors;
 mod cron;
+mod dashboards;
 mod exports;
 mod host;
 mod identity;
