@@ -2,12 +2,16 @@
 //! Each scenario measures Gimbal against a baseline in the same run and ends with one line of
 //! `key=value` figures (rate, peak memory, ratio). `--quick` runs a small size, for smoke tests.
 
+mod dashboard;
 mod memory;
 
 use anyhow::bail;
 
 /// Every scenario: its name and what it measures.
-const SCENARIOS: &[(&str, &str)] = &[];
+const SCENARIOS: &[(&str, &str)] = &[(
+    "dashboard",
+    "dashboard summary and 90-day series from rollups vs raw rows (10M events)",
+)];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,12 +24,9 @@ async fn main() -> anyhow::Result<()> {
     run(name, quick).await
 }
 
-// Scenarios are added as async match arms; the expectations below lapse (and the lint then
-// insists on their removal) as soon as the first one lands.
-#[expect(clippy::unused_async, reason = "no scenario registered yet")]
-async fn run(name: &str, _quick: bool) -> anyhow::Result<()> {
-    #[expect(clippy::match_single_binding, reason = "no scenario registered yet")]
+async fn run(name: &str, quick: bool) -> anyhow::Result<()> {
     match name {
+        "dashboard" => dashboard::run(quick).await,
         other => {
             print_usage();
             bail!("unknown scenario {other:?}")
