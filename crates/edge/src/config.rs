@@ -43,6 +43,10 @@ pub struct Config {
     pub authenticated_statement_timeout: Duration,
     pub sentry_dsn: Option<SecretString>,
     pub log_format: LogFormat,
+    /// Local file store for report files when Supabase Storage is not configured.
+    pub storage_dir: Option<std::path::PathBuf>,
+    /// How clients reach this host (scheme and authority), for links to local files.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -104,6 +108,14 @@ impl Config {
             )?,
             sentry_dsn: lookup("SENTRY_DSN").map(SecretString::from),
             log_format: log_format(lookup("GIMBAL_LOG_FORMAT"))?,
+            storage_dir: lookup("GIMBAL_STORAGE_DIR").map(std::path::PathBuf::from),
+            public_url: match lookup("GIMBAL_PUBLIC_URL") {
+                Some(url) => {
+                    validate_http_url("GIMBAL_PUBLIC_URL", &url)?;
+                    Some(url.trim_end_matches('/').to_string())
+                }
+                None => None,
+            },
         })
     }
 
@@ -289,6 +301,7 @@ mod tests {
             ("SUPABASE_URL", "ftp://example.com"),
             ("GIMBAL_PATH_PREFIX", "no-leading-slash"),
             ("GIMBAL_LOG_FORMAT", "xml"),
+            ("GIMBAL_PUBLIC_URL", "not a url"),
         ] {
             let mut values = base();
             values.insert(var, value);
