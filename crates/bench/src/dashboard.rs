@@ -376,7 +376,7 @@ async fn generate(client: &Client, size: &Size) -> anyhow::Result<()> {
 /// campaign within two hours of its send time. Statuses in fixed proportions.
 fn messages_sql(start: i64, end: i64) -> String {
     let common = format!(
-        "from generate_series({start}, {end}) g
+        "from generate_series({start}::bigint, {end}::bigint) g
          join bench_campaigns c on c.i = g % {CAMPAIGNS}
          cross join lateral (select case when g % 10 = 0
              then date_trunc('hour', now()) - make_interval(hours => (g * 7919 % 8760)::int, mins => (g % 60)::int)
@@ -415,7 +415,7 @@ fn events_sql(start: i64, end: i64) -> String {
                 case when g % 10 = 0
                   then date_trunc('hour', now()) - make_interval(hours => (g * 7919 % 8760)::int, mins => (g % 60)::int)
                   else c.sent_at + make_interval(hours => (g * 31 % 168)::int, mins => (g % 60)::int) end
-         from generate_series({start}, {end}) g
+         from generate_series({start}::bigint, {end}::bigint) g
          join bench_campaigns c on c.i = g % {CAMPAIGNS};"
     )
 }
@@ -435,6 +435,6 @@ fn analytics_sql(start: i64, end: i64) -> String {
                 case when g % 3 = 1 then 100 + g % 900 end, case when g % 3 = 1 then 5 + g % 40 end,
                 case when g % 3 = 1 then round((g % 3000) / 100.0, 2) end,
                 'bench:' || g
-         from generate_series({start}, {end}) g;"
+         from generate_series({start}::bigint, {end}::bigint) g;"
     )
 }
