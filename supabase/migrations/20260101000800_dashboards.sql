@@ -700,7 +700,9 @@ create or replace function public.dashboard_breakdown(
   p_to date,
   p_dimension text,
   p_time_zone text default 'UTC',
-  p_limit integer default 50
+  p_limit integer default 50,
+  p_channel text default null,
+  p_campaign_id uuid default null
 )
 returns table (
   key text,
@@ -738,6 +740,7 @@ begin
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     perform app_private.dashboard_error('p_limit', 'must be between 1 and 1000');
   end if;
+  perform app_private.check_dashboard_channel(p_channel);
   perform app_private.check_dashboard_zone(p_time_zone, p_from, p_to);
   return query
   with m as (
@@ -748,6 +751,8 @@ begin
     where p_dimension <> 'source'
       and h.bucket >= (p_from::timestamp at time zone p_time_zone)
       and h.bucket < ((p_to + 1)::timestamp at time zone p_time_zone)
+      and (p_channel is null or h.channel = p_channel)
+      and (p_campaign_id is null or h.campaign_id = p_campaign_id)
     group by 1
   ), a as (
     select case p_dimension when 'campaign' then d.campaign_id::text
@@ -758,6 +763,8 @@ begin
            sum(d.spend) as spend
     from public.analytics_daily d
     where d.metric_date between p_from and p_to
+      and (p_channel is null or d.channel = p_channel)
+      and (p_campaign_id is null or d.campaign_id = p_campaign_id)
     group by 1
   ), joined as (
     -- a full join on "is not distinct from" cannot be planned; a union grouped by key
@@ -801,7 +808,7 @@ begin
 end
 $$;
 
-comment on function public.dashboard_breakdown(date, date, text, text, integer) is
+comment on function public.dashboard_breakdown(date, date, text, text, integer, text, uuid) is
   'totals of local days p_from..p_to per campaign, channel or source, largest revenue first.';
 
 -- ---------------------------------------------------------------------------
