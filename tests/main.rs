@@ -8,6 +8,7 @@ mod exports;
 mod host;
 mod identity;
 mod pgtap;
+mod reports;
 mod rls_matrix;
 mod scope;
 mod tokens;

@@ -848,6 +848,49 @@ revoke all on public.report_runs from anon;
 grant select, insert, update, delete on public.report_runs to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------
+-- scheduled reports: reports.schedule (cron) and time_zone become a cron schedule
+-- ---------------------------------------------------------------------------
+-- one schedule per report, named report:<id>, firing the reports.deliver job. the trigger
+-- keeps it in step (security definer: users may edit their reports but not cron_schedules);
+-- a changed timing clears next_run_at, which the scheduler then computes in the zone.
+create or replace function app_private.sync_report_schedule() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'DELETE' or new.schedule is null or btrim(new.schedule) = '' then
+    delete from public.cron_schedules where name = 'report:' || coalesce(new.id, old.id)::text;
+    return null;
+  end if;
+  insert into public.cron_schedules (name, cron, time_zone, job_kind, payload, enabled, created_by)
+  values ('report:' || new.id, new.schedule, coalesce(new.time_zone, 'UTC'), 'reports.deliver',
+          jsonb_build_object('report_id', new.id), true, new.created_by)
+  on conflict (name) do update
+    set cron = excluded.cron,
+        time_zone = excluded.time_zone,
+        enabled = true,
+        next_run_at = case
+          when cron_schedules.cron = excluded.cron and cron_schedules.time_zone = excluded.time_zone
+          then cron_schedules.next_run_at
+        end;
+  return null;
+end
+$$;
+
+create trigger reports_sync_schedule
+  after insert or update of schedule, time_zone or delete on public.reports
+  for each row execute function app_private.sync_report_schedule();
+
+-- reports saved before this migration.
+insert into public.cron_schedules (name, cron, time_zone, job_kind, payload, enabled, created_by)
+select 'report:' || id, schedule, coalesce(time_zone, 'UTC'), 'reports.deliver',
+       jsonb_build_object('report_id', id), true, created_by
+from public.reports
+where schedule is not null and btrim(schedule) <> ''
+on conflict (name) do nothing;
+
+-- ---------------------------------------------------------------------------
 -- realtime: the tables a dashboard watches
 -- ---------------------------------------------------------------------------
 -- supabase creates the supabase_realtime publication; plain postgres (gimbal dev, tests)

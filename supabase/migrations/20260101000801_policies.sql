@@ -538,12 +538,12 @@ create policy report_runs_select on public.report_runs
 revoke all on function
   public.dashboard_summary(date, date, text, text, uuid),
   public.dashboard_series(date, date, text, text, text, uuid),
-  public.dashboard_breakdown(date, date, text, text, integer)
+  public.dashboard_breakdown(date, date, text, text, integer, text, uuid)
 from public, anon;
 grant execute on function
   public.dashboard_summary(date, date, text, text, uuid),
   public.dashboard_series(date, date, text, text, text, uuid),
-  public.dashboard_breakdown(date, date, text, text, integer)
+  public.dashboard_breakdown(date, date, text, text, integer, text, uuid)
 to authenticated, service_role;
 
 -- a supabase_realtime publication created after the migration gets the tables now.

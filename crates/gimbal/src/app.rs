@@ -33,7 +33,12 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         ),
         http.clone(),
     );
-    let jobs = Jobs::new(pool.clone(), Registry::with_builtins(), worker);
+    let mut registry = Registry::with_builtins();
+    gimbal_reports::delivery::register(
+        &mut registry,
+        gimbal_storage::Store::from_config(&config, http.clone()),
+    );
+    let jobs = Jobs::new(pool.clone(), registry, worker);
     Ok(AppState(Arc::new(App {
         config,
         pool,
