@@ -1,5 +1,6 @@
 -- dashboard rollups, report runs and the dashboard api.
---   message_stats_hourly, analytics_daily  members read; admins may delete (to drop figures
+--   message_stats_hourly, message_totals_hourly, analytics_daily, analytics_totals_daily
+--                                          members read; admins may delete (to drop figures
 --                                          of bad imports); the triggers (security definer)
 --                                          and service_role write
 --   report_runs                            members read; only service_role writes (the
@@ -39,6 +40,40 @@ create policy analytics_daily_select on public.analytics_daily
 
 drop policy if exists analytics_daily_delete on public.analytics_daily;
 create policy analytics_daily_delete on public.analytics_daily
+  for delete to authenticated
+  using ((select app_private.is_admin()));
+
+alter table public.message_totals_hourly enable row level security;
+alter table public.message_totals_hourly force row level security;
+
+revoke all on public.message_totals_hourly from anon, authenticated;
+grant select, delete on public.message_totals_hourly to authenticated;
+grant select, insert, update, delete on public.message_totals_hourly to service_role;
+
+drop policy if exists message_totals_hourly_select on public.message_totals_hourly;
+create policy message_totals_hourly_select on public.message_totals_hourly
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+drop policy if exists message_totals_hourly_delete on public.message_totals_hourly;
+create policy message_totals_hourly_delete on public.message_totals_hourly
+  for delete to authenticated
+  using ((select app_private.is_admin()));
+
+alter table public.analytics_totals_daily enable row level security;
+alter table public.analytics_totals_daily force row level security;
+
+revoke all on public.analytics_totals_daily from anon, authenticated;
+grant select, delete on public.analytics_totals_daily to authenticated;
+grant select, insert, update, delete on public.analytics_totals_daily to service_role;
+
+drop policy if exists analytics_totals_daily_select on public.analytics_totals_daily;
+create policy analytics_totals_daily_select on public.analytics_totals_daily
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+drop policy if exists analytics_totals_daily_delete on public.analytics_totals_daily;
+create policy analytics_totals_daily_delete on public.analytics_totals_daily
   for delete to authenticated
   using ((select app_private.is_admin()));
 

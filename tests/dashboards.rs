@@ -129,10 +129,35 @@ async fn rows_as_text(client: &Client, sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// The raw counters summed over campaigns, for the all-campaign rollups.
+fn over_campaigns(per_campaign: &str, keys: &str, sums: &str) -> String {
+    let inner = per_campaign
+        .rsplit_once("order by")
+        .map_or(per_campaign, |(head, _)| head);
+    format!("select {keys}, {sums} from ({inner}) x group by {keys} order by {keys}")
+}
+
 async fn assert_rollups_match(client: &Client, context: &str) {
     let expected = rows_as_text(client, BRUTE_FORCE_MESSAGES).await;
     let actual = rows_as_text(client, ROLLUP_MESSAGES).await;
     assert_eq!(actual, expected, "message rollup after {context}");
+    let sums = "sum(sent)::bigint, sum(delivered)::bigint, sum(bounced)::bigint, sum(failed)::bigint, \
+                sum(opened)::bigint, sum(clicked)::bigint, sum(unsubscribed)::bigint, sum(complaints)::bigint";
+    let expected = rows_as_text(
+        client,
+        &over_campaigns(ROLLUP_MESSAGES, "bucket, channel", sums),
+    )
+    .await;
+    let actual = rows_as_text(
+        client,
+        &format!(
+            "select bucket, channel, {sums} from public.message_totals_hourly
+             where sent + delivered + bounced + failed + opened + clicked + unsubscribed + complaints > 0
+             group by 1, 2 order by 1, 2"
+        ),
+    )
+    .await;
+    assert_eq!(actual, expected, "message totals after {context}");
     // analytics sums must match to the cent; numeric text forms differ in scale only (0 vs 0.0).
     let normalise = |rows: Vec<String>| {
         rows.into_iter()
@@ -150,6 +175,21 @@ async fn assert_rollups_match(client: &Client, context: &str) {
     let expected = normalise(rows_as_text(client, BRUTE_FORCE_ANALYTICS).await);
     let actual = normalise(rows_as_text(client, ROLLUP_ANALYTICS).await);
     assert_eq!(actual, expected, "analytics rollup after {context}");
+    let totals =
+        "select metric_date, source, channel, count(*)::bigint, coalesce(sum(sessions), 0)::bigint,
+                         coalesce(sum(revenue), 0)::text, coalesce(sum(spend), 0)::text
+                  from public.analytics_data group by 1, 2, 3 order by 1, 2, 3 nulls first";
+    let expected = normalise(rows_as_text(client, totals).await);
+    let actual = normalise(
+        rows_as_text(
+            client,
+            "select metric_date, source, channel, row_count, sessions, revenue::text, spend::text
+             from public.analytics_totals_daily where row_count <> 0
+             order by 1, 2, 3 nulls first",
+        )
+        .await,
+    );
+    assert_eq!(actual, expected, "analytics totals after {context}");
 }
 
 fn maybe_ts(rng: &mut StdRng, present: f64) -> String {

@@ -131,6 +131,32 @@ alter table public.message_stats_hourly force row level security;
 revoke all on public.message_stats_hourly from anon;
 grant select, insert, update, delete on public.message_stats_hourly to authenticated, service_role;
 
+-- message_totals_hourly: the same counters per utc hour and channel only. most dashboard
+-- calls ask for all campaigns at once; this table answers them from ~2 rows per hour
+-- whatever the number of campaigns.
+create table public.message_totals_hourly (
+  bucket timestamptz not null check (date_trunc('hour', bucket, 'UTC') = bucket),
+  channel text not null check (channel in ('sms', 'email')),
+  sent bigint not null default 0,
+  delivered bigint not null default 0,
+  bounced bigint not null default 0,
+  failed bigint not null default 0,
+  opened bigint not null default 0,
+  clicked bigint not null default 0,
+  unsubscribed bigint not null default 0,
+  complaints bigint not null default 0,
+  primary key (bucket, channel)
+);
+
+comment on table public.message_totals_hourly is
+  'rollup: message counters per utc hour and channel (all campaigns), kept current by triggers. members read; admins may delete.';
+
+alter table public.message_totals_hourly enable row level security;
+alter table public.message_totals_hourly force row level security;
+
+revoke all on public.message_totals_hourly from anon;
+grant select, insert, update, delete on public.message_totals_hourly to authenticated, service_role;
+
 -- ---------------------------------------------------------------------------
 -- analytics_daily: analytics_data summed per day, source, channel and campaign
 -- ---------------------------------------------------------------------------
@@ -161,6 +187,31 @@ alter table public.analytics_daily force row level security;
 
 revoke all on public.analytics_daily from anon;
 grant select, insert, update, delete on public.analytics_daily to authenticated, service_role;
+
+-- analytics_totals_daily: the same sums per day, source and channel (all campaigns).
+create table public.analytics_totals_daily (
+  metric_date date not null,
+  source text not null,
+  channel text,
+  row_count bigint not null default 0,
+  sessions bigint not null default 0,
+  users bigint not null default 0,
+  conversions numeric not null default 0,
+  revenue numeric not null default 0,
+  impressions bigint not null default 0,
+  clicks bigint not null default 0,
+  spend numeric not null default 0,
+  constraint analytics_totals_daily_key unique nulls not distinct (metric_date, source, channel)
+);
+
+comment on table public.analytics_totals_daily is
+  'rollup: analytics_data per day, source and channel (all campaigns), kept current by triggers. members read; admins may delete.';
+
+alter table public.analytics_totals_daily enable row level security;
+alter table public.analytics_totals_daily force row level security;
+
+revoke all on public.analytics_totals_daily from anon;
+grant select, insert, update, delete on public.analytics_totals_daily to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------
 -- the rollup triggers
@@ -230,18 +281,41 @@ begin
       when 'message_events' then app_private.event_contributions('old_rows', -1)
       else app_private.message_contributions(tg_table_name, 'old_rows', -1) end;
   end if;
-  -- ordered by key so concurrent statements lock rollup rows in the same order.
+  -- both grains from one pass over the changes; ordered by key so concurrent statements
+  -- lock rollup rows in the same order.
   execute format(
-    'insert into public.message_stats_hourly as t
-       (bucket, channel, campaign_id, sent, delivered, bounced, failed, opened, clicked, unsubscribed, complaints)
-     select bucket, channel, campaign_id, sum(sent), sum(delivered), sum(bounced), sum(failed),
+    'with changes as materialized (%s),
+     by_campaign as (
+       insert into public.message_stats_hourly as t
+         (bucket, channel, campaign_id, sent, delivered, bounced, failed, opened, clicked, unsubscribed, complaints)
+       select bucket, channel, campaign_id, sum(sent), sum(delivered), sum(bounced), sum(failed),
+              sum(opened), sum(clicked), sum(unsubscribed), sum(complaints)
+       from changes
+       group by bucket, channel, campaign_id
+       having (sum(sent), sum(delivered), sum(bounced), sum(failed), sum(opened), sum(clicked),
+               sum(unsubscribed), sum(complaints)) <> (0, 0, 0, 0, 0, 0, 0, 0)
+       order by bucket, channel, campaign_id
+       on conflict on constraint message_stats_hourly_key do update
+         set sent = t.sent + excluded.sent,
+             delivered = t.delivered + excluded.delivered,
+             bounced = t.bounced + excluded.bounced,
+             failed = t.failed + excluded.failed,
+             opened = t.opened + excluded.opened,
+             clicked = t.clicked + excluded.clicked,
+             unsubscribed = t.unsubscribed + excluded.unsubscribed,
+             complaints = t.complaints + excluded.complaints
+       returning 1
+     )
+     insert into public.message_totals_hourly as t
+       (bucket, channel, sent, delivered, bounced, failed, opened, clicked, unsubscribed, complaints)
+     select bucket, channel, sum(sent), sum(delivered), sum(bounced), sum(failed),
             sum(opened), sum(clicked), sum(unsubscribed), sum(complaints)
-     from (%s) changes
-     group by bucket, channel, campaign_id
+     from changes
+     group by bucket, channel
      having (sum(sent), sum(delivered), sum(bounced), sum(failed), sum(opened), sum(clicked),
              sum(unsubscribed), sum(complaints)) <> (0, 0, 0, 0, 0, 0, 0, 0)
-     order by bucket, channel, campaign_id
-     on conflict on constraint message_stats_hourly_key do update
+     order by bucket, channel
+     on conflict (bucket, channel) do update
        set sent = t.sent + excluded.sent,
            delivered = t.delivered + excluded.delivered,
            bounced = t.bounced + excluded.bounced,
@@ -288,17 +362,40 @@ begin
     parts := parts || app_private.analytics_contributions('old_rows', -1);
   end if;
   execute format(
-    'insert into public.analytics_daily as t
-       (metric_date, source, channel, campaign_id, row_count, sessions, users, conversions,
-        revenue, impressions, clicks, spend)
-     select metric_date, source, channel, campaign_id, sum(row_count), sum(sessions), sum(users),
+    'with changes as materialized (%s),
+     by_campaign as (
+       insert into public.analytics_daily as t
+         (metric_date, source, channel, campaign_id, row_count, sessions, users, conversions,
+          revenue, impressions, clicks, spend)
+       select metric_date, source, channel, campaign_id, sum(row_count), sum(sessions), sum(users),
+              sum(conversions), sum(revenue), sum(impressions), sum(clicks), sum(spend)
+       from changes
+       group by metric_date, source, channel, campaign_id
+       having (sum(row_count), sum(sessions), sum(users), sum(conversions), sum(revenue),
+               sum(impressions), sum(clicks), sum(spend)) <> (0, 0, 0, 0, 0, 0, 0, 0)
+       order by metric_date, source, channel, campaign_id
+       on conflict on constraint analytics_daily_key do update
+         set row_count = t.row_count + excluded.row_count,
+             sessions = t.sessions + excluded.sessions,
+             users = t.users + excluded.users,
+             conversions = t.conversions + excluded.conversions,
+             revenue = t.revenue + excluded.revenue,
+             impressions = t.impressions + excluded.impressions,
+             clicks = t.clicks + excluded.clicks,
+             spend = t.spend + excluded.spend
+       returning 1
+     )
+     insert into public.analytics_totals_daily as t
+       (metric_date, source, channel, row_count, sessions, users, conversions, revenue,
+        impressions, clicks, spend)
+     select metric_date, source, channel, sum(row_count), sum(sessions), sum(users),
             sum(conversions), sum(revenue), sum(impressions), sum(clicks), sum(spend)
-     from (%s) changes
-     group by metric_date, source, channel, campaign_id
+     from changes
+     group by metric_date, source, channel
      having (sum(row_count), sum(sessions), sum(users), sum(conversions), sum(revenue),
              sum(impressions), sum(clicks), sum(spend)) <> (0, 0, 0, 0, 0, 0, 0, 0)
-     order by metric_date, source, channel, campaign_id
-     on conflict on constraint analytics_daily_key do update
+     order by metric_date, source, channel
+     on conflict on constraint analytics_totals_daily_key do update
        set row_count = t.row_count + excluded.row_count,
            sessions = t.sessions + excluded.sessions,
            users = t.users + excluded.users,
@@ -388,6 +485,65 @@ select metric_date, source, channel, campaign_id, count(*), coalesce(sum(session
        coalesce(sum(impressions), 0), coalesce(sum(clicks), 0), coalesce(sum(spend), 0)
 from public.analytics_data
 group by 1, 2, 3, 4;
+
+insert into public.message_totals_hourly
+  (bucket, channel, sent, delivered, bounced, failed, opened, clicked, unsubscribed, complaints)
+select bucket, channel, sum(sent), sum(delivered), sum(bounced), sum(failed), sum(opened),
+       sum(clicked), sum(unsubscribed), sum(complaints)
+from public.message_stats_hourly
+group by 1, 2;
+
+insert into public.analytics_totals_daily
+  (metric_date, source, channel, row_count, sessions, users, conversions, revenue, impressions, clicks, spend)
+select metric_date, source, channel, sum(row_count), sum(sessions), sum(users), sum(conversions),
+       sum(revenue), sum(impressions), sum(clicks), sum(spend)
+from public.analytics_daily
+group by 1, 2, 3;
+
+-- ---------------------------------------------------------------------------
+-- which rollup answers a call: the totals when all campaigns are wanted, the per-campaign
+-- rows when one campaign is filtered or campaigns are the breakdown. inlinable sql (no set
+-- clause, stable), so the caller's range conditions reach the indexes.
+-- ---------------------------------------------------------------------------
+create or replace function app_private.message_rollup(by_campaign boolean, only_campaign uuid)
+returns table (
+  bucket timestamptz, channel text, campaign_id uuid, sent bigint, delivered bigint,
+  bounced bigint, failed bigint, opened bigint, clicked bigint, unsubscribed bigint, complaints bigint
+)
+language sql
+stable
+as $$
+  select t.bucket, t.channel, null::uuid, t.sent, t.delivered, t.bounced, t.failed, t.opened,
+         t.clicked, t.unsubscribed, t.complaints
+  from public.message_totals_hourly t
+  where not by_campaign and only_campaign is null
+  union all
+  select s.bucket, s.channel, s.campaign_id, s.sent, s.delivered, s.bounced, s.failed, s.opened,
+         s.clicked, s.unsubscribed, s.complaints
+  from public.message_stats_hourly s
+  where (by_campaign or only_campaign is not null)
+    and (only_campaign is null or s.campaign_id = only_campaign)
+$$;
+
+create or replace function app_private.analytics_rollup(by_campaign boolean, only_campaign uuid)
+returns table (
+  metric_date date, source text, channel text, campaign_id uuid, sessions bigint, users bigint,
+  conversions numeric, revenue numeric, impressions bigint, clicks bigint, spend numeric
+)
+language sql
+stable
+as $$
+  select t.metric_date, t.source, t.channel, null::uuid, t.sessions, t.users, t.conversions,
+         t.revenue, t.impressions, t.clicks, t.spend
+  from public.analytics_totals_daily t
+  where not by_campaign and only_campaign is null
+  union all
+  select d.metric_date, d.source, d.channel, d.campaign_id, d.sessions, d.users, d.conversions,
+         d.revenue, d.impressions, d.clicks, d.spend
+  from public.analytics_daily d
+  where (by_campaign or only_campaign is not null)
+    and (only_campaign is null or d.campaign_id = only_campaign)
+$$;
 
 -- ---------------------------------------------------------------------------
 -- argument checks shared by the dashboard functions
@@ -503,7 +659,7 @@ begin
            coalesce(sum(bounced), 0) as bounced, coalesce(sum(failed), 0) as failed,
            coalesce(sum(opened), 0) as opened, coalesce(sum(clicked), 0) as clicked,
            coalesce(sum(unsubscribed), 0) as unsubscribed, coalesce(sum(complaints), 0) as complaints
-    from public.message_stats_hourly
+    from app_private.message_rollup(false, p_campaign_id)
     where bucket >= (p_from::timestamp at time zone p_time_zone)
       and bucket < ((p_to + 1)::timestamp at time zone p_time_zone)
       and (p_channel is null or channel = p_channel)
@@ -513,7 +669,7 @@ begin
            coalesce(sum(conversions), 0) as conversions, coalesce(sum(revenue), 0) as revenue,
            coalesce(sum(impressions), 0) as impressions, coalesce(sum(clicks), 0) as clicks,
            coalesce(sum(spend), 0) as spend
-    from public.analytics_daily
+    from app_private.analytics_rollup(false, p_campaign_id)
     where metric_date between p_from and p_to
       and (p_channel is null or channel = p_channel)
       and (p_campaign_id is null or campaign_id = p_campaign_id)
@@ -658,7 +814,7 @@ begin
            sum(h.sent) as sent, sum(h.delivered) as delivered, sum(h.opened) as opened,
            sum(h.clicked) as clicked, sum(h.bounced) as bounced, sum(h.failed) as failed,
            sum(h.unsubscribed) as unsubscribed
-    from public.message_stats_hourly h
+    from app_private.message_rollup(false, p_campaign_id) h
     where h.bucket >= (p_from::timestamp at time zone p_time_zone)
       and h.bucket < ((p_to + 1)::timestamp at time zone p_time_zone)
       and (p_channel is null or h.channel = p_channel)
@@ -669,7 +825,7 @@ begin
            sum(d.sessions) as sessions, sum(d.users) as users, sum(d.conversions) as conversions,
            sum(d.revenue) as revenue, sum(d.impressions) as impressions, sum(d.clicks) as clicks,
            sum(d.spend) as spend
-    from public.analytics_daily d
+    from app_private.analytics_rollup(false, p_campaign_id) d
     where d.metric_date between p_from and p_to
       and (p_channel is null or d.channel = p_channel)
       and (p_campaign_id is null or d.campaign_id = p_campaign_id)
@@ -747,7 +903,7 @@ begin
     select case p_dimension when 'campaign' then h.campaign_id::text else h.channel end as k,
            sum(h.sent) as sent, sum(h.delivered) as delivered, sum(h.opened) as opened,
            sum(h.clicked) as clicked, sum(h.bounced) as bounced, sum(h.unsubscribed) as unsubscribed
-    from public.message_stats_hourly h
+    from app_private.message_rollup(p_dimension = 'campaign', p_campaign_id) h
     where p_dimension <> 'source'
       and h.bucket >= (p_from::timestamp at time zone p_time_zone)
       and h.bucket < ((p_to + 1)::timestamp at time zone p_time_zone)
@@ -761,7 +917,7 @@ begin
            sum(d.sessions) as sessions, sum(d.users) as users, sum(d.conversions) as conversions,
            sum(d.revenue) as revenue, sum(d.impressions) as impressions, sum(d.clicks) as clicks,
            sum(d.spend) as spend
-    from public.analytics_daily d
+    from app_private.analytics_rollup(p_dimension = 'campaign', p_campaign_id) d
     where d.metric_date between p_from and p_to
       and (p_channel is null or d.channel = p_channel)
       and (p_campaign_id is null or d.campaign_id = p_campaign_id)
@@ -902,7 +1058,9 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  wanted text[] := array['message_stats_hourly', 'analytics_daily', 'report_runs'];
+  wanted text[] := array[
+    'message_totals_hourly', 'message_stats_hourly', 'analytics_totals_daily', 'analytics_daily', 'report_runs'
+  ];
   added text[] := '{}';
   t text;
 begin

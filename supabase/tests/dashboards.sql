@@ -224,7 +224,7 @@ select is(app_private.publish_dashboard_tables(), '{}'::text[], 'without a supab
 create publication supabase_realtime;
 select is(
   app_private.publish_dashboard_tables(),
-  array['message_stats_hourly', 'analytics_daily', 'report_runs'],
+  array['message_totals_hourly', 'message_stats_hourly', 'analytics_totals_daily', 'analytics_daily', 'report_runs'],
   'with the publication, the dashboard tables are added'
 );
 select is(app_private.publish_dashboard_tables(), '{}'::text[], 'and adding again is a no-op');

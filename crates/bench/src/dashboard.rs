@@ -56,7 +56,8 @@ pub async fn run(quick: bool) -> anyhow::Result<()> {
         .context("vacuum")?;
     let rollup_rows: i64 = admin
         .query_one(
-            "select (select count(*) from public.message_stats_hourly) + (select count(*) from public.analytics_daily)",
+            "select (select count(*) from public.message_stats_hourly) + (select count(*) from public.message_totals_hourly)
+                  + (select count(*) from public.analytics_daily) + (select count(*) from public.analytics_totals_daily)",
             &[],
         )
         .await?

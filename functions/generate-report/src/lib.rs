@@ -35,7 +35,7 @@ pub struct GenerateReport {
     /// A saved report or template; its definition is the base.
     pub report_id: Option<Uuid>,
     /// A definition, or overrides of the saved one (top-level keys replace).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub definition: Option<serde_json::Value>,
     /// `csv`, `xlsx` or `pdf`; defaults to the definition's format, then `csv`.
     pub format: Option<String>,
