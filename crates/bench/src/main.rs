@@ -4,14 +4,21 @@
 
 mod dashboard;
 mod memory;
+mod xlsx;
 
 use anyhow::bail;
 
 /// Every scenario: its name and what it measures.
-const SCENARIOS: &[(&str, &str)] = &[(
-    "dashboard",
-    "dashboard summary and 90-day series from rollups vs raw rows (10M events)",
-)];
+const SCENARIOS: &[(&str, &str)] = &[
+    (
+        "dashboard",
+        "dashboard summary and 90-day series from rollups vs raw rows (10M events)",
+    ),
+    (
+        "xlsx",
+        "a 100,000-row report as XLSX vs the same report as CSV",
+    ),
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
 async fn run(name: &str, quick: bool) -> anyhow::Result<()> {
     match name {
         "dashboard" => dashboard::run(quick).await,
+        "xlsx" => xlsx::run(quick),
         other => {
             print_usage();
             bail!("unknown scenario {other:?}")
