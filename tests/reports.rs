@@ -277,7 +277,25 @@ async fn a_scheduled_report_is_emailed_attached_or_linked_by_size() {
         "the report's schedule became a cron schedule in its zone"
     );
 
-    let job = deliver(&app, "be000002-0000-4000-8000-000000000001", 3).await;
+    // the schedule comes due: one tick fires it and runs the job it enqueued.
+    client
+        .execute(
+            "update public.cron_schedules set next_run_at = now() - interval '1 minute'
+             where name = 'report:be000002-0000-4000-8000-000000000001'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let tick = app.state.jobs.tick(10).await.unwrap();
+    assert_eq!(tick.schedules_fired, 1);
+    let job: i64 = client
+        .query_one(
+            "select id from public.jobs where kind = 'reports.deliver' and status = 'succeeded'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     let emails = client
         .query(
             "select payload from public.jobs where kind = 'email.send' order by payload ->> 'to'",
