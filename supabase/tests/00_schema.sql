@@ -18,7 +18,9 @@ select tables_are(
     'templates', 'campaigns', 'sms_messages', 'email_messages', 'message_events',
     'data_sources', 'import_tables', 'imported_data', 'analytics_data', 'sync_logs',
     'reports', 'dashboards',
-    'campaign_stats'
+    'campaign_stats',
+    'message_stats_hourly', 'message_totals_hourly', 'analytics_daily', 'analytics_totals_daily',
+    'report_runs'
   ],
   'public holds exactly the application tables'
 );

@@ -34,6 +34,8 @@ pub struct Options {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The local file store (`GIMBAL_STORAGE_DIR`) of this app.
+    pub storage_dir: std::path::PathBuf,
     pub db: TestDatabase,
     pub state: AppState,
     pub http: reqwest::Client,
@@ -66,6 +68,9 @@ impl TestApp {
                 webhooks::sendgrid_public_key(),
             ),
         ]);
+        let storage_dir =
+            std::env::temp_dir().join(format!("gimbal-test-storage-{}", uuid::Uuid::new_v4()));
+        values.insert("GIMBAL_STORAGE_DIR", storage_dir.display().to_string());
         if let Some(url) = options.supabase_url {
             values.insert("SUPABASE_URL", url);
         }
@@ -99,6 +104,7 @@ impl TestApp {
         }));
         TestApp {
             addr,
+            storage_dir,
             db,
             state,
             http: reqwest::Client::new(),
@@ -160,6 +166,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        let _ = std::fs::remove_dir_all(&self.storage_dir);
     }
 }
 

@@ -64,6 +64,10 @@ pub struct Config {
     pub google_client_secret: Option<SecretString>,
     pub meta_app_id: Option<String>,
     pub meta_app_secret: Option<SecretString>,
+    /// Local file store for report files when Supabase Storage is not configured.
+    pub storage_dir: Option<std::path::PathBuf>,
+    /// How clients reach this host (scheme and authority), for links to local files.
+    pub public_url: Option<String>,
 }
 
 /// What provider webhooks are verified with. Each is optional: a webhook whose key is not
@@ -187,6 +191,14 @@ impl Config {
             google_client_secret: lookup("GIMBAL_GOOGLE_CLIENT_SECRET").map(SecretString::from),
             meta_app_id: lookup("GIMBAL_META_APP_ID"),
             meta_app_secret: lookup("GIMBAL_META_APP_SECRET").map(SecretString::from),
+            storage_dir: lookup("GIMBAL_STORAGE_DIR").map(std::path::PathBuf::from),
+            public_url: match lookup("GIMBAL_PUBLIC_URL") {
+                Some(url) => {
+                    validate_http_url("GIMBAL_PUBLIC_URL", &url)?;
+                    Some(url.trim_end_matches('/').to_string())
+                }
+                None => None,
+            },
         })
     }
 
@@ -414,6 +426,7 @@ mod tests {
             ("GIMBAL_GA4_API_URL", "ftp://example.com"),
             ("GIMBAL_OAUTH_REDIRECT_URL", "not a url"),
             ("GIMBAL_OAUTH_STATE_SECRET", "too-short"),
+            ("GIMBAL_PUBLIC_URL", "not a url"),
         ] {
             let mut values = base();
             values.insert(var, value);

@@ -44,6 +44,10 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
             backoff: gimbal_sync::Backoff::default(),
         },
     );
+    gimbal_reports::delivery::register(
+        &mut registry,
+        gimbal_storage::Store::from_config(&config, http.clone()),
+    );
     let jobs = Jobs::new(pool.clone(), registry, worker);
     Ok(AppState(Arc::new(App {
         config,

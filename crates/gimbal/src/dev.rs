@@ -201,6 +201,14 @@ fn dev_config(args: &DevArgs, secrets: &DevSecrets, info: &DevInfo) -> anyhow::R
         ("GIMBAL_ENCRYPTION_KEY", secrets.encryption_key.clone()),
         ("GIMBAL_BIND", format!("127.0.0.1:{}", args.port)),
         ("GIMBAL_LOG_FORMAT", "pretty".into()),
+        (
+            "GIMBAL_STORAGE_DIR",
+            args.data_dir.join("storage").display().to_string(),
+        ),
+        (
+            "GIMBAL_PUBLIC_URL",
+            format!("http://127.0.0.1:{}", args.port),
+        ),
     ]);
     Ok(Config::from_lookup(|k| values.get(k).cloned())?)
 }

@@ -8,6 +8,7 @@ pub mod forwarders;
 mod layers;
 mod metrics;
 pub mod openapi;
+mod storage_links;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
@@ -49,6 +50,7 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_preview::FUNCTION,
     gimbal_fn_oauth_start::FUNCTION,
     gimbal_fn_oauth_callback::FUNCTION,
+    gimbal_fn_generate_report::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).
@@ -100,7 +102,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", {
             let metrics = metrics.clone();
             get(move |State(app): State<AppState>| metrics::render(metrics.clone(), app))
-        });
+        })
+        .route(
+            &format!(
+                "{}/storage/v1/object/sign/{{bucket}}/{{*path}}",
+                state.config.path_prefix
+            ),
+            get(storage_links::serve),
+        );
     let limit = state.config.body_limit_bytes;
     layers::outer(
         functions

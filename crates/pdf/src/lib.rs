@@ -1,0 +1,131 @@
+//! Report PDFs. A [`Document`] (title, filter lines, KPI cards, one bar chart, tables) is laid
+//! out on A4 pages with the PDF base-14 Helvetica fonts, so no font file is embedded and the
+//! text stays extractable; tables continue on new pages with their header repeated, and every
+//! page carries "Page i of n". The crate is kept apart from the rest because PDF writing is a
+//! concern of its own: nothing else needs to rebuild when it changes.
+
+mod layout;
+mod text;
+
+pub use layout::render;
+
+/// A report as it should appear on paper.
+#[derive(Clone, Debug, Default)]
+pub struct Document {
+    pub title: String,
+    /// Lines under the title: period, filters, when it was generated.
+    pub subtitle: Vec<String>,
+    pub kpis: Vec<Kpi>,
+    pub chart: Option<BarChart>,
+    pub tables: Vec<Table>,
+}
+
+/// One summary card: a label, the value as displayed, and an optional change line
+/// (`positive` colours it green, `Some(false)` red).
+#[derive(Clone, Debug)]
+pub struct Kpi {
+    pub label: String,
+    pub value: String,
+    pub change: Option<String>,
+    pub positive: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BarChart {
+    pub title: String,
+    /// (label, value) per bar, in order.
+    pub bars: Vec<(String, f64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub title: String,
+    pub headers: Vec<String>,
+    /// Cells as displayed; numbers are right-aligned when `numeric[column]` is set.
+    pub rows: Vec<Vec<String>>,
+    pub numeric: Vec<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(rows: usize) -> Document {
+        Document {
+            title: "Weekly channel performance".into(),
+            subtitle: vec![
+                "2024-03-01 to 2024-03-31 (Europe/Paris)".into(),
+                "Filters: channel = email".into(),
+            ],
+            kpis: vec![
+                Kpi {
+                    label: "Sessions".into(),
+                    value: "12,345".into(),
+                    change: Some("+12.5% vs previous".into()),
+                    positive: Some(true),
+                },
+                Kpi {
+                    label: "Revenue".into(),
+                    value: "9,876.50".into(),
+                    change: None,
+                    positive: None,
+                },
+            ],
+            chart: Some(BarChart {
+                title: "Sessions by day".into(),
+                bars: (0..rows.min(40))
+                    .map(|i| (format!("d{i}"), (i * 7 % 13) as f64))
+                    .collect(),
+            }),
+            tables: vec![Table {
+                title: "By day".into(),
+                headers: vec!["Day".into(), "Sessions".into(), "Revenue".into()],
+                rows: (0..rows)
+                    .map(|i| vec![format!("row-{i:04}"), format!("{}", i * 3), "1.50".into()])
+                    .collect(),
+                numeric: vec![false, true, true],
+            }],
+        }
+    }
+
+    #[test]
+    fn text_of_every_part_can_be_extracted() {
+        let bytes = render(&document(10));
+        assert!(bytes.starts_with(b"%PDF-"));
+        let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+        for needle in [
+            "Weekly channel performance",
+            "Filters: channel = email",
+            "Sessions",
+            "12,345",
+            "+12.5% vs previous",
+            "Sessions by day",
+            "row-0009",
+            "Page 1 of 1",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn long_tables_continue_on_numbered_pages_with_their_header() {
+        let bytes = render(&document(200));
+        let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+        let pages = text.matches("Page ").count();
+        assert!(pages >= 4, "200 rows need several pages:\n{text}");
+        assert!(text.contains(&format!("Page {pages} of {pages}")));
+        assert!(text.contains("row-0000") && text.contains("row-0199"));
+        assert!(
+            text.matches("Revenue").count() >= pages,
+            "the header is repeated"
+        );
+    }
+
+    #[test]
+    fn characters_outside_the_font_do_not_break_the_file() {
+        let mut doc = document(1);
+        doc.title = "Café (Q1) \\ 報告 – “quotes”".into();
+        let text = pdf_extract::extract_text_from_mem(&render(&doc)).unwrap();
+        assert!(text.contains("Café (Q1)"), "{text}");
+    }
+}
