@@ -29,6 +29,9 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_me::FUNCTION,
     gimbal_fn_campaigns::FUNCTION,
     gimbal_fn_cron::FUNCTION,
+    gimbal_fn_send_campaign::FUNCTION,
+    gimbal_fn_campaign_control::FUNCTION,
+    gimbal_fn_test_send::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).
