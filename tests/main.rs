@@ -9,4 +9,5 @@ mod identity;
 mod pgtap;
 mod rls_matrix;
 mod scope;
+mod sending;
 mod tokens;

@@ -17,7 +17,8 @@ select tables_are(
     'contacts', 'audiences', 'audience_contacts', 'contact_consents', 'suppressions',
     'templates', 'campaigns', 'sms_messages', 'email_messages', 'message_events',
     'data_sources', 'import_tables', 'imported_data', 'analytics_data', 'sync_logs',
-    'reports', 'dashboards'
+    'reports', 'dashboards',
+    'local_outbox'
   ],
   'public holds exactly the application tables'
 );

@@ -217,6 +217,7 @@ pub async fn start(
     parallelism: usize,
 ) -> Result<Started, DispatchError> {
     let campaign = load(tx, id).await?;
+    writable(tx, id).await?;
     if !matches!(campaign.status.as_str(), "draft" | "scheduled" | "failed") {
         return Err(DispatchError::Conflict(format!(
             "campaign {id} is {}; only draft, scheduled or failed campaigns can be sent (use campaign-control to resume a paused one)",
@@ -278,6 +279,21 @@ pub async fn control(
         dropped = as_service(tx, drop_queued(tx, id, &campaign.channel)).await??;
     }
     Ok(json!({"campaign_id": id, "status": to, "unsent_dropped": dropped}))
+}
+
+/// Whether the caller may change the campaign (RLS filters the no-op update to nothing when
+/// not), asked before validation so a caller who may not send learns nothing more.
+async fn writable(tx: &Transaction<'_>, id: Uuid) -> Result<(), DispatchError> {
+    let rows = tx
+        .execute(
+            "update public.campaigns set status = status where id = $1",
+            &[&id],
+        )
+        .await?;
+    if rows == 0 {
+        return Err(forbidden(id));
+    }
+    Ok(())
 }
 
 fn forbidden(id: Uuid) -> DispatchError {
@@ -394,15 +410,7 @@ pub async fn test_send(
 ) -> Result<Value, DispatchError> {
     let campaign = load(tx, id).await?;
     // a test send costs money and reaches a person: only who may change the campaign may.
-    let writable = tx
-        .execute(
-            "update public.campaigns set updated_at = updated_at where id = $1",
-            &[&id],
-        )
-        .await?;
-    if writable == 0 {
-        return Err(forbidden(id));
-    }
+    writable(tx, id).await?;
     let settings = Settings::load(tx).await?;
     let prepared = prepare(&campaign, &settings, false)?;
     let field = if campaign.channel == "email" {

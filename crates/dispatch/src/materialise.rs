@@ -184,7 +184,7 @@ pub async fn materialise(
     )
     .await?;
     tx.execute(
-        "update public.campaigns set stats = stats || jsonb_build_object('materialised_at', now())
+        "update public.campaigns set stats = stats || jsonb_build_object('materialised_at', clock_timestamp())
          where id = $1",
         &[&campaign_id],
     )
