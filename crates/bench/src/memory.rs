@@ -1,7 +1,6 @@
 //! Peak memory of this process, as the kernel accounts it (VmHWM, the resident high-water mark).
 
 /// Peak resident set size in bytes, or 0 where /proc is unavailable.
-#[allow(dead_code)]
 pub fn peak_rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
