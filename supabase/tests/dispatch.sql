@@ -106,8 +106,8 @@ select lives_ok(
   $$insert into public.sms_messages (to_phone, body) values ('+15550190003', 'no job'), ('+15550190003', 'no job')$$,
   'messages without a campaign or job are not constrained'
 );
-select has_index('public', 'sms_messages', 'sms_messages_sending_idx', 'expired leases are found by index (sms)');
-select has_index('public', 'email_messages', 'email_messages_sending_idx', 'expired leases are found by index (email)');
+select has_index('public', 'sms_messages', 'sms_messages_campaign_id_idx', 'claims and the lease sweep go by (campaign_id, status) (sms)');
+select has_index('public', 'email_messages', 'email_messages_campaign_id_idx', 'claims and the lease sweep go by (campaign_id, status) (email)');
 reset role;
 
 select * from finish();

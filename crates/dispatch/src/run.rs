@@ -215,6 +215,7 @@ impl Dispatcher {
             )
         };
         let batch = rate::batch_for(limits, &sender, max);
+        let threshold = auto_pause_threshold(campaign, settings);
         loop {
             report.unknown += self.sweep(campaign).await?;
             rate::acquire(&self.pool, provider, &sender, limits, batch).await?;
@@ -233,7 +234,8 @@ impl Dispatcher {
             } else {
                 self.deliver_email(campaign, settings, owner, claimed).await
             };
-            self.record(campaign, owner, &delivery, report).await?;
+            self.record(campaign, owner, &delivery, threshold, report)
+                .await?;
             if let Some(reason) = &delivery.fatal {
                 self.pause(campaign.id, &format!("provider refused: {reason}"))
                     .await?;
@@ -375,7 +377,6 @@ impl Dispatcher {
                 return Ok(Settle::Again);
             }
             self.follow_up(campaign.id, at).await?;
-            report.released += 0;
             return Ok(Settle::Stop("deferred".into()));
         }
         if sending > 0 {
@@ -629,6 +630,7 @@ impl Dispatcher {
         campaign: &CampaignView,
         owner: &str,
         delivery: &Delivery,
+        (error_rate, min_attempts): (f64, i64),
         report: &mut RunReport,
     ) -> Result<(), RunError> {
         let t = table(&campaign.channel);
@@ -718,47 +720,37 @@ impl Dispatcher {
             .get(0);
         tx.commit().await?;
         drop(client);
-        let settings_pause = self.auto_pause_threshold(campaign).await?;
         let sent = stats["sent"].as_f64().unwrap_or(0.0);
         let failed = stats["provider_failed"].as_f64().unwrap_or(0.0);
         let attempts = sent + failed;
-        if attempts >= settings_pause.1 as f64
-            && attempts > 0.0
-            && failed / attempts > settings_pause.0
-        {
+        if attempts >= min_attempts as f64 && attempts > 0.0 && failed / attempts > error_rate {
             self.pause(
                 campaign.id,
                 &format!(
                     "error rate {:.0}% over {} attempts crossed the {:.0}% threshold",
                     100.0 * failed / attempts,
                     attempts,
-                    100.0 * settings_pause.0
+                    100.0 * error_rate
                 ),
             )
             .await?;
         }
         Ok(())
     }
+}
 
-    /// (error rate, minimum attempts): the campaign's own `settings.auto_pause` wins over the
-    /// app setting `sending.auto_pause`.
-    async fn auto_pause_threshold(&self, campaign: &CampaignView) -> Result<(f64, i64), RunError> {
-        let own = &campaign.settings["auto_pause"];
-        if own.is_object() {
-            return Ok((
-                own["error_rate"].as_f64().unwrap_or(0.2),
-                own["min_attempts"].as_i64().unwrap_or(50),
-            ));
-        }
-        let mut client = self.pool.get().await?;
-        let tx = Self::service(&mut client, "dispatch/settings").await?;
-        let settings = Settings::load(&tx).await?;
-        tx.commit().await?;
-        Ok((
-            settings.auto_pause.error_rate,
-            settings.auto_pause.min_attempts,
-        ))
-    }
+/// (error rate, minimum attempts): the campaign's own `settings.auto_pause` wins over the app
+/// setting `sending.auto_pause`.
+fn auto_pause_threshold(campaign: &CampaignView, settings: &Settings) -> (f64, i64) {
+    let own = &campaign.settings["auto_pause"];
+    (
+        own["error_rate"]
+            .as_f64()
+            .unwrap_or(settings.auto_pause.error_rate),
+        own["min_attempts"]
+            .as_i64()
+            .unwrap_or(settings.auto_pause.min_attempts),
+    )
 }
 
 enum Classified {

@@ -132,7 +132,13 @@ async fn a_worker_killed_between_claim_and_record_leaves_unknown_rows_that_are_n
     h.twilio.fail_next(10, Fault::AcceptThenHang);
     let doomed = h.dispatcher_with(config.clone(), Duration::from_secs(60));
     let task = tokio::spawn(async move { doomed.run_campaign(id, "doomed").await });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // wait (however loaded the machine) until the provider holds the first batch
+    for _ in 0..400 {
+        if h.twilio.count() >= 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(h.twilio.count(), 10, "the provider has the first batch");
     task.abort();
     let _ = task.await;
