@@ -22,5 +22,6 @@ mod reports;
 mod rls_matrix;
 mod scope;
 mod sync;
+mod sending;
 mod tokens;
 mod webhooks;

@@ -20,7 +20,8 @@ select tables_are(
     'reports', 'dashboards',
     'campaign_stats',
     'message_stats_hourly', 'message_totals_hourly', 'analytics_daily', 'analytics_totals_daily',
-    'report_runs'
+    'report_runs',
+    'local_outbox'
   ],
   'public holds exactly the application tables'
 );

@@ -48,6 +48,7 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         &mut registry,
         gimbal_storage::Store::from_config(&config, http.clone()),
     );
+    dispatcher(&config, &worker, pool.clone())?.register(&mut registry);
     let jobs = Jobs::new(pool.clone(), registry, worker);
     Ok(AppState(Arc::new(App {
         config,
@@ -66,6 +67,30 @@ pub fn provider_urls(config: &Config) -> gimbal_sync::ProviderUrls {
         config.google_token_url.as_deref(),
         config.meta_graph_url.as_deref(),
     )
+}
+
+/// The sending engine with the providers the environment configures (local ones when no
+/// provider credentials are set).
+fn dispatcher(
+    config: &Config,
+    worker: &WorkerConfig,
+    pool: gimbal_db::Pool,
+) -> anyhow::Result<gimbal_dispatch::Dispatcher> {
+    use secrecy::ExposeSecret;
+    let provider_config =
+        gimbal_providers::ProviderConfig::from_env().context("provider configuration")?;
+    let providers = gimbal_providers::Providers::build(&provider_config, pool.clone())?;
+    let functions_url = gimbal_dispatch::public_functions_url(
+        config.supabase_url.as_deref(),
+        config.bind,
+        &config.path_prefix,
+    );
+    let mut dispatch = gimbal_dispatch::DispatchConfig::new(
+        &functions_url,
+        gimbal_dispatch::unsubscribe_key(config.encryption_key.expose_secret()),
+    );
+    dispatch.worker_id = worker.worker_id.clone();
+    Ok(gimbal_dispatch::Dispatcher::new(pool, providers, dispatch))
 }
 
 /// The services must log in as a role that RLS applies to once it switches to the caller's role;

@@ -51,6 +51,9 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_oauth_start::FUNCTION,
     gimbal_fn_oauth_callback::FUNCTION,
     gimbal_fn_generate_report::FUNCTION,
+    gimbal_fn_send_campaign::FUNCTION,
+    gimbal_fn_campaign_control::FUNCTION,
+    gimbal_fn_test_send::FUNCTION,
 ];
 
 /// The bound listener and the router, ready to serve (tests bind port 0).
