@@ -76,6 +76,9 @@ create policy audit_logs_select on public.audit_logs
   for select to authenticated
   using ((select app_private.is_admin()));
 
+-- retention: entries leave the log only through app_private.purge_audit_logs (a security
+-- definer run by the scheduled purge job, as service_role); no policy admits a delete.
+
 -- policies/campaigns.sql
 -- campaigns: the "read all, write own" rule.
 --   viewer        read every row
@@ -477,6 +480,113 @@ create policy import_tables_delete on public.import_tables
       or ((select app_private.can_write()) and created_by = (select auth.uid()))
   );
 
+-- policies/dashboards.sql
+-- dashboard rollups, report runs and the dashboard api.
+--   message_stats_hourly, message_totals_hourly, analytics_daily, analytics_totals_daily
+--                                          members read; admins may delete (to drop figures
+--                                          of bad imports); the triggers (security definer)
+--                                          and service_role write
+--   report_runs                            members read; only service_role writes (the
+--                                          report functions record runs as the system)
+--   dashboard_summary / _series / _breakdown  callable by signed-in users and service_role,
+--                                          never by anon; security invoker, so the rollups'
+--                                          policies decide what they see
+
+alter table public.message_stats_hourly enable row level security;
+alter table public.message_stats_hourly force row level security;
+
+revoke all on public.message_stats_hourly from anon, authenticated;
+grant select, delete on public.message_stats_hourly to authenticated;
+grant select, insert, update, delete on public.message_stats_hourly to service_role;
+
+drop policy if exists message_stats_hourly_select on public.message_stats_hourly;
+create policy message_stats_hourly_select on public.message_stats_hourly
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+drop policy if exists message_stats_hourly_delete on public.message_stats_hourly;
+create policy message_stats_hourly_delete on public.message_stats_hourly
+  for delete to authenticated
+  using ((select app_private.is_admin()));
+
+alter table public.analytics_daily enable row level security;
+alter table public.analytics_daily force row level security;
+
+revoke all on public.analytics_daily from anon, authenticated;
+grant select, delete on public.analytics_daily to authenticated;
+grant select, insert, update, delete on public.analytics_daily to service_role;
+
+drop policy if exists analytics_daily_select on public.analytics_daily;
+create policy analytics_daily_select on public.analytics_daily
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+drop policy if exists analytics_daily_delete on public.analytics_daily;
+create policy analytics_daily_delete on public.analytics_daily
+  for delete to authenticated
+  using ((select app_private.is_admin()));
+
+alter table public.message_totals_hourly enable row level security;
+alter table public.message_totals_hourly force row level security;
+
+revoke all on public.message_totals_hourly from anon, authenticated;
+grant select, delete on public.message_totals_hourly to authenticated;
+grant select, insert, update, delete on public.message_totals_hourly to service_role;
+
+drop policy if exists message_totals_hourly_select on public.message_totals_hourly;
+create policy message_totals_hourly_select on public.message_totals_hourly
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+drop policy if exists message_totals_hourly_delete on public.message_totals_hourly;
+create policy message_totals_hourly_delete on public.message_totals_hourly
+  for delete to authenticated
+  using ((select app_private.is_admin()));
+
+alter table public.analytics_totals_daily enable row level security;
+alter table public.analytics_totals_daily force row level security;
+
+revoke all on public.analytics_totals_daily from anon, authenticated;
+grant select, delete on public.analytics_totals_daily to authenticated;
+grant select, insert, update, delete on public.analytics_totals_daily to service_role;
+
+drop policy if exists analytics_totals_daily_select on public.analytics_totals_daily;
+create policy analytics_totals_daily_select on public.analytics_totals_daily
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+drop policy if exists analytics_totals_daily_delete on public.analytics_totals_daily;
+create policy analytics_totals_daily_delete on public.analytics_totals_daily
+  for delete to authenticated
+  using ((select app_private.is_admin()));
+
+alter table public.report_runs enable row level security;
+alter table public.report_runs force row level security;
+
+revoke all on public.report_runs from anon, authenticated;
+grant select on public.report_runs to authenticated;
+grant select, insert, update, delete on public.report_runs to service_role;
+
+drop policy if exists report_runs_select on public.report_runs;
+create policy report_runs_select on public.report_runs
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+-- functions are executable by public by default; the api ones are for signed-in callers.
+revoke all on function
+  public.dashboard_summary(date, date, text, text, uuid),
+  public.dashboard_series(date, date, text, text, text, uuid),
+  public.dashboard_breakdown(date, date, text, text, integer, text, uuid)
+from public, anon;
+grant execute on function
+  public.dashboard_summary(date, date, text, text, uuid),
+  public.dashboard_series(date, date, text, text, text, uuid),
+  public.dashboard_breakdown(date, date, text, text, integer, text, uuid)
+to authenticated, service_role;
+
+-- a supabase_realtime publication created after the migration gets the tables now.
+select app_private.publish_dashboard_tables();
+
 -- policies/dispatch.sql
 -- the local providers' outbox (gimbal dev): like the message tables it mirrors, written only by
 -- service-role code; users and admins read it; viewers and anon see nothing (addresses, bodies).
@@ -588,6 +698,29 @@ create policy message_events_select on public.message_events
   for select to authenticated
   using ((select app_private.can_write()));
 
+-- policies/messaging.sql
+-- campaign statistics: aggregates, not personal data, so every member reads them (as they
+-- read campaigns); only the triggers on the message tables write them, running as the
+-- service_role that changed the messages.
+--   viewer, user, admin  read
+--   service_role         everything (bypasses rls)
+--   anon                 nothing
+
+alter table public.campaign_stats enable row level security;
+alter table public.campaign_stats force row level security;
+
+revoke all on public.campaign_stats from anon, authenticated;
+grant select on public.campaign_stats to authenticated;
+grant select, insert, update, delete on public.campaign_stats to service_role;
+
+drop policy if exists campaign_stats_select on public.campaign_stats;
+create policy campaign_stats_select on public.campaign_stats
+  for select to authenticated
+  using ((select app_private.is_member()));
+
+revoke all on public.campaign_performance from anon, authenticated;
+grant select on public.campaign_performance to authenticated, service_role;
+
 -- policies/notifications.sql
 -- notifications and notification preferences: every signed-in user (viewer, user and
 -- admin alike) sees and manages only their own rows; service_role all (it delivers them).
@@ -660,7 +793,7 @@ alter table public.secrets force row level security;
 
 revoke all on public.secrets from anon, authenticated;
 grant insert, update, delete on public.secrets to authenticated;
-grant select (id, scope, name, owner_ref, key_id, created_by, created_at, updated_at)
+grant select (id, scope, name, owner_ref, key_id, metadata, created_by, created_at, updated_at)
   on public.secrets to authenticated;
 grant select, insert, update, delete on public.secrets to service_role;
 
