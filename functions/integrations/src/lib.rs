@@ -281,6 +281,12 @@ async fn test(
         json!({ "provider": provider.as_str(), "outcome": report.outcome, "http_status": report.http_status }),
     );
     event.actor_id = call.caller.user_id;
+    event.actor_role = Some(
+        call.caller
+            .app_role
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_else(|| call.caller.db_role.as_str().to_string()),
+    );
     event.request_id = Some(call.request_id.clone());
     if let Err(e) = gimbal_audit::record_security_event(&app.pool, &event).await {
         tracing::warn!(error = %e, "could not record a connection test in the audit log");
