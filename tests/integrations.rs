@@ -224,6 +224,29 @@ async fn only_admins_and_the_service_role_manage_integrations() {
             "{role}"
         );
     }
+    // connection tests are security events, with who ran them; refusals too.
+    let rows = app
+        .db
+        .superuser()
+        .await
+        .query(
+            "select action, actor_role from public.audit_logs where kind = 'security' order by id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let events: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let tested: Vec<&str> = events
+        .iter()
+        .filter(|(a, _)| a == "integration.tested")
+        .map(|(_, r)| r.as_str())
+        .collect();
+    assert_eq!(tested, ["admin", "service_role"]);
+    assert_eq!(
+        events.iter().filter(|(a, _)| a == "access.denied").count(),
+        15,
+        "three roles, five refused calls each"
+    );
 }
 
 #[tokio::test]
@@ -447,6 +470,13 @@ async fn an_unreachable_provider_is_reported_as_unreachable() {
         let report = test_outcome(&app, provider, body).await;
         assert_eq!(report["outcome"], "unreachable", "{provider}: {report}");
         assert!(report["http_status"].is_null());
+        assert!(
+            report["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Connection refused"),
+            "the cause is named: {report}"
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 -- notification recipient lookup.
 
 begin;
-select plan(43);
+select plan(45);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 values
@@ -196,6 +196,15 @@ select is(
   app_private.admin_update_user('f0000000-0000-4000-8000-00000000000a', 'viewer', null) #>> '{app_metadata,role}',
   'viewer', 'with a second admin, the first may step down'
 );
+reset role;
+
+-- ============================================================================
+-- integration metadata: readable by admins, the ciphertext still not
+-- ============================================================================
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-8000-00000000000b","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select lives_ok($$select metadata from public.secrets$$, 'admins read the metadata of secrets');
+select throws_ok($$select ciphertext from public.secrets$$, '42501', null, 'and still not their ciphertext');
 reset role;
 
 -- ============================================================================

@@ -551,7 +551,7 @@ pub async fn test_connection(
             return report(
                 provider,
                 Outcome::Unreachable,
-                format!("{} {what}: {}", provider.as_str(), e.without_url()),
+                format!("{} {what}: {}", provider.as_str(), cause(e.without_url())),
                 None,
             );
         }
@@ -559,6 +559,19 @@ pub async fn test_connection(
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     judge(provider, creds, status, &body)
+}
+
+/// The error and its causes, e.g. "error sending request: … tcp connect error: Connection
+/// refused" (the URL removed; no request headers are part of these errors).
+fn cause(err: reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }
 
 fn judge(provider: Provider, creds: &Credentials, status: u16, body: &Value) -> ConnectionReport {

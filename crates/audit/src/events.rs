@@ -83,22 +83,12 @@ pub async fn record_access_denied(
 }
 
 /// Whether the caller of `tx` is an admin or the service role, as the database sees it
-/// (`app_private.current_app_role()`); when not, the refusal is recorded as a security event.
-pub async fn admit_admins(
-    tx: &gimbal_db::Transaction<'_>,
-    pool: &Pool,
-    function: &str,
-    actor_id: Option<Uuid>,
-    request_id: &str,
-) -> Result<bool, DbError> {
+/// (`app_private.current_app_role()`). The host records every 403 a function answers, so a
+/// refusal based on this is recorded too.
+pub async fn admit_admins(tx: &gimbal_db::Transaction<'_>) -> Result<bool, DbError> {
     let role: Option<String> = tx
         .query_one("select app_private.current_app_role()", &[])
         .await?
         .get(0);
-    if matches!(role.as_deref(), Some("admin" | "service_role")) {
-        return Ok(true);
-    }
-    let role = role.unwrap_or_else(|| "anon".into());
-    record_access_denied(pool, function, actor_id, Some(role), request_id).await;
-    Ok(false)
+    Ok(matches!(role.as_deref(), Some("admin" | "service_role")))
 }

@@ -41,9 +41,47 @@ pub fn function_router(state: &AppState, function: &Function) -> Router<AppState
     (function.router)()
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
+            (state.clone(), function.name),
+            record_denials,
+        ))
+        .layer(middleware::from_fn_with_state(
             (state.clone(), verify_jwt),
             authenticate,
         ))
+}
+
+/// Every 403 a function answers is a security event in the audit log (`access.denied`, with
+/// the caller and the function), whatever refused the caller: a role check or RLS.
+async fn record_denials(
+    State((app, function)): State<(AppState, &'static str)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let caller = request.extensions().get::<gimbal_auth::Caller>().cloned();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let response = next.run(request).await;
+    if response.status() == StatusCode::FORBIDDEN
+        && let Some(caller) = caller
+    {
+        let role = caller
+            .app_role
+            .map(|r| r.as_str())
+            .unwrap_or(caller.db_role.as_str());
+        gimbal_audit::record_access_denied(
+            &app.pool,
+            function,
+            caller.user_id,
+            Some(role.to_string()),
+            &request_id,
+        )
+        .await;
+    }
+    response
 }
 
 /// Establishes the caller before the function runs, as the platform's `verify_jwt` does.

@@ -68,20 +68,8 @@ fn map_error(err: UserError) -> ApiError {
     }
 }
 
-async fn admit(
-    app: &AppState,
-    call: &Invocation,
-    tx: &gimbal_db::Transaction<'_>,
-) -> Result<(), ApiError> {
-    if gimbal_audit::admit_admins(
-        tx,
-        &app.pool,
-        FUNCTION.name,
-        call.caller.user_id,
-        &call.request_id,
-    )
-    .await?
-    {
+async fn admit(tx: &gimbal_db::Transaction<'_>) -> Result<(), ApiError> {
+    if gimbal_audit::admit_admins(tx).await? {
         Ok(())
     } else {
         Err(ApiError::Forbidden("only admins may manage users".into()))
@@ -148,7 +136,7 @@ async fn list(
     };
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     if page.page == 0 {
         return Err(ApiError::validation("page", "must be 1 or more"));
     }
@@ -183,7 +171,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<AdminUser>), ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     let valid = gimbal_admin::users::validate_new_user(&input).map_err(map_error)?;
     let user = directory(&app)?
         .create(&tx, &valid)
@@ -217,7 +205,7 @@ async fn read(
 ) -> Result<Json<AdminUser>, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     Ok(Json(
         directory(&app)?.get(&tx, id).await.map_err(map_error)?,
     ))
@@ -245,7 +233,7 @@ async fn update(
 ) -> Result<Json<AdminUser>, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     gimbal_admin::users::validate_change(&change).map_err(map_error)?;
     let user = directory(&app)?
         .update(&tx, id, &change)
@@ -289,7 +277,7 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     directory(&app)?.delete(&tx, id).await.map_err(map_error)?;
     tx.commit().await.map_err(DbError::from)?;
     record(&app, &call, "user.deleted", id, json!({})).await;

@@ -78,15 +78,7 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-    if !gimbal_audit::admit_admins(
-        &tx,
-        &app.pool,
-        FUNCTION.name,
-        call.caller.user_id,
-        &call.request_id,
-    )
-    .await?
-    {
+    if !gimbal_audit::admit_admins(&tx).await? {
         return Err(ApiError::Forbidden(
             "only admins may read the audit log".into(),
         ));

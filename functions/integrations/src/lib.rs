@@ -56,16 +56,8 @@ fn map_error(err: IntegrationError) -> ApiError {
     }
 }
 
-async fn admit(app: &AppState, call: &Invocation, tx: &Transaction<'_>) -> Result<(), ApiError> {
-    if gimbal_audit::admit_admins(
-        tx,
-        &app.pool,
-        FUNCTION.name,
-        call.caller.user_id,
-        &call.request_id,
-    )
-    .await?
-    {
+async fn admit(tx: &Transaction<'_>) -> Result<(), ApiError> {
+    if gimbal_audit::admit_admins(tx).await? {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
@@ -94,7 +86,7 @@ async fn list(
 ) -> Result<Json<Vec<IntegrationView>>, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     Ok(Json(store::list(&tx).await.map_err(map_error)?))
 }
 
@@ -116,7 +108,7 @@ async fn read(
 ) -> Result<Json<IntegrationView>, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     Ok(Json(
         store::get(&tx, provider(&name)?).await.map_err(map_error)?,
     ))
@@ -143,7 +135,7 @@ async fn save(
 ) -> Result<Json<IntegrationView>, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     let provider = provider(&name)?;
     let creds = store::validate(provider, &body).map_err(map_error)?;
     let view = store::save(&tx, &app.keyring, provider, &creds)
@@ -178,7 +170,7 @@ async fn update(
 ) -> Result<Json<IntegrationView>, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     let provider = provider(&name)?;
     let existing = load_as_service(&app, provider).await?;
     let creds = store::merge(provider, existing, &body).map_err(map_error)?;
@@ -229,7 +221,7 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let mut conn = app.conn().await?;
     let tx = call.begin(&mut conn, Access::ReadWrite).await?;
-    admit(&app, &call, &tx).await?;
+    admit(&tx).await?;
     let provider = provider(&name)?;
     if !store::remove(&tx, provider).await.map_err(map_error)? {
         return Err(map_error(IntegrationError::NotConfigured(
@@ -259,7 +251,7 @@ async fn test(
     {
         let mut conn = app.conn().await?;
         let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-        admit(&app, &call, &tx).await?;
+        admit(&tx).await?;
     }
     let provider = provider(&name)?;
     let creds = load_as_service(&app, provider).await?;
@@ -281,6 +273,12 @@ async fn test(
         json!({ "provider": provider.as_str(), "outcome": report.outcome, "http_status": report.http_status }),
     );
     event.actor_id = call.caller.user_id;
+    event.actor_role = Some(
+        call.caller
+            .app_role
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_else(|| call.caller.db_role.as_str().to_string()),
+    );
     event.request_id = Some(call.request_id.clone());
     if let Err(e) = gimbal_audit::record_security_event(&app.pool, &event).await {
         tracing::warn!(error = %e, "could not record a connection test in the audit log");
