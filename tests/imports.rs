@@ -218,6 +218,28 @@ async fn overrides_and_append_share_the_tables_types() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+#[tokio::test]
+async fn a_keyed_import_run_twice_does_not_duplicate() {
+    let app = spawn().await;
+    let (status, body) = upload(&app, "user", "table=keyed&key=day,channel", FILE).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let changed = "day,channel,clicks\n2024-01-01,email,99\n2024-01-03,push,1\n";
+    let (status, body) = upload(&app, "user", "table=keyed&mode=append", changed).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(scalar(&app, "select count(*) from imports.keyed").await, 3);
+    assert_eq!(
+        scalar(
+            &app,
+            "select clicks from imports.keyed where channel = 'email'"
+        )
+        .await,
+        99
+    );
+    let (status, body) = upload(&app, "user", "table=keyed2&key=nope", FILE).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "key");
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

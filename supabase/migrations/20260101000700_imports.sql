@@ -28,9 +28,15 @@ as $$
   select array['boolean', 'bigint', 'numeric', 'date', 'timestamp', 'timestamptz', 'text']
 $$;
 
+-- the natural key of an import table: re-imports upsert on it instead of appending.
+alter table public.import_tables add column key_columns text[] not null default '{}';
+
+comment on column public.import_tables.key_columns is 'natural key of the table (unique); empty when rows are only appended.';
+
 -- creates imports.<p_table> with the registered columns, rls enabled and forced, and the
--- access matrix's policies. p_columns: [{"name": "...", "type": "..."}, ...].
-create function app_private.create_import_table(p_table text, p_columns jsonb)
+-- access matrix's policies. p_columns: [{"name": "...", "type": "..."}, ...]; p_key: column
+-- names that get a unique index, so re-imports can upsert on them.
+create function app_private.create_import_table(p_table text, p_columns jsonb, p_key text[] default '{}')
 returns void
 language plpgsql
 security definer
@@ -42,6 +48,7 @@ declare
   definitions text[] := '{}';
   col_name text;
   col_type text;
+  key_name text;
 begin
   if p_table is null or p_table !~ '^[a-z][a-z0-9_]{0,62}$' then
     raise exception 'invalid import table name %', p_table using errcode = '22023';
@@ -88,14 +95,24 @@ begin
   execute format(
     'create policy %I on imports.%I for delete to authenticated using ((select app_private.is_admin()))',
     p_table || '_delete', p_table);
+  if cardinality(p_key) > 0 then
+    foreach key_name in array p_key loop
+      if not (key_name = any (names)) then
+        raise exception 'key column % is not a column of the table', key_name using errcode = '22023';
+      end if;
+    end loop;
+    execute format('create unique index %I on imports.%I (%s)',
+      left(p_table, 58) || '_key', p_table,
+      (select string_agg(format('%I', k), ', ') from unnest(p_key) as k));
+  end if;
 end;
 $$;
 
-comment on function app_private.create_import_table(text, jsonb) is
+comment on function app_private.create_import_table(text, jsonb, text[]) is
   'creates a registered import table with rls and the analytics access policies. service_role only.';
 
-revoke all on function app_private.create_import_table(text, jsonb) from public, anon, authenticated;
-grant execute on function app_private.create_import_table(text, jsonb) to service_role;
+revoke all on function app_private.create_import_table(text, jsonb, text[]) from public, anon, authenticated;
+grant execute on function app_private.create_import_table(text, jsonb, text[]) to service_role;
 
 -- removing a registry row removes its table, so nothing is left unregistered (and so
 -- unreachable by policy review). runs as the owner: only rls decides who may delete the row.

@@ -4,7 +4,7 @@
 -- removing the registry row drops the table. also the sync columns V7 adds.
 
 begin;
-select plan(32);
+select plan(35);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 values
@@ -39,28 +39,29 @@ $fn$;
 
 -- schema and columns
 select has_schema('imports', 'the imports schema exists');
-select has_function('app_private', 'create_import_table', array['text', 'jsonb'], 'create_import_table exists');
+select has_function('app_private', 'create_import_table', array['text', 'jsonb', 'text[]'], 'create_import_table exists');
 select has_column('public', 'data_sources', 'sync_cursor', 'data_sources.sync_cursor exists');
 select has_column('public', 'sync_logs', 'checkpoint', 'sync_logs.checkpoint exists');
 select has_column('public', 'sync_logs', 'stream', 'sync_logs.stream exists');
 select has_column('public', 'sync_logs', 'duration_ms', 'sync_logs.duration_ms exists');
 select ok(
-  not has_function_privilege('authenticated', 'app_private.create_import_table(text, jsonb)', 'execute'),
+  not has_function_privilege('authenticated', 'app_private.create_import_table(text, jsonb, text[])', 'execute'),
   'authenticated may not create import tables directly'
 );
 select ok(
-  not has_function_privilege('anon', 'app_private.create_import_table(text, jsonb)', 'execute'),
+  not has_function_privilege('anon', 'app_private.create_import_table(text, jsonb, text[])', 'execute'),
   'anon may not create import tables'
 );
 select ok(
-  has_function_privilege('service_role', 'app_private.create_import_table(text, jsonb)', 'execute'),
+  has_function_privilege('service_role', 'app_private.create_import_table(text, jsonb, text[])', 'execute'),
   'service_role may create import tables'
 );
 
 -- creating: registered names only, validated identifiers and types
 insert into public.import_tables (table_name, columns)
 values ('pgtap_sales', '[{"name": "day", "type": "date"}, {"name": "amount", "type": "numeric"}]'),
-       ('pgtap_bad', '[]');
+       ('pgtap_bad', '[]'),
+       ('pgtap_keyed', '[{"name": "sku", "type": "text"}, {"name": "qty", "type": "bigint"}]');
 
 set local role service_role;
 select throws_ok(
@@ -91,6 +92,14 @@ select throws_ok(
   $$select app_private.create_import_table('pgtap_bad', '[]')$$,
   '22023', null, 'no columns is refused'
 );
+select throws_ok(
+  $$select app_private.create_import_table('pgtap_bad', '[{"name": "a", "type": "text"}]', array['b'])$$,
+  '22023', null, 'a key column that is not a column is refused'
+);
+select lives_ok(
+  $$select app_private.create_import_table('pgtap_keyed', '[{"name": "sku", "type": "text"}, {"name": "qty", "type": "bigint"}]', array['sku'])$$,
+  'a keyed import table is created'
+);
 select lives_ok(
   $$select app_private.create_import_table('pgtap_sales', '[{"name": "day", "type": "date"}, {"name": "amount", "type": "numeric"}]')$$,
   'service_role creates a registered import table'
@@ -99,6 +108,11 @@ insert into imports.pgtap_sales (day, amount) values ('2024-01-01', 1.5), ('2024
 reset role;
 
 select has_table('imports', 'pgtap_sales', 'the import table exists');
+select is(
+  (select indexdef from pg_indexes where schemaname = 'imports' and indexname = 'pgtap_keyed_key'),
+  'CREATE UNIQUE INDEX pgtap_keyed_key ON imports.pgtap_keyed USING btree (sku)',
+  'the natural key is a unique index'
+);
 select col_type_is('imports', 'pgtap_sales', 'amount', 'numeric', 'columns get the declared types');
 select col_is_pk('imports', 'pgtap_sales', '_row_id', '_row_id is the primary key');
 select ok(

@@ -133,6 +133,7 @@ async fn gimbal_import(
         mode: Mode::Create,
         source_name: None,
         statement_timeout: Duration::from_secs(3600),
+        key: Vec::new(),
     };
     let report = import_csv(&tx, input, ReadOptions::default(), &request).await?;
     tx.commit().await?;

@@ -50,6 +50,9 @@ pub struct CsvArgs {
     /// Name of the data source created with a new table.
     #[arg(long)]
     pub source_name: Option<String>,
+    /// Natural key of a new table (comma-separated columns): re-imports upsert on it.
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
     /// Statement timeout of the load, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
@@ -146,6 +149,7 @@ fn parse(args: &CsvArgs) -> anyhow::Result<(LoadRequest, ReadOptions)> {
         },
         source_name: args.source_name.clone(),
         statement_timeout: Duration::from_secs(args.timeout),
+        key: args.key.clone(),
     };
     let options = ReadOptions {
         delimiter,

@@ -15,12 +15,29 @@ fn import(db: &TestDatabase, file: &std::path::Path, extra: &[&str]) -> Output {
         .expect("run gimbal import csv")
 }
 
-fn temp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
+/// A file in a directory of its own, removed with the value.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn temp_file(name: &str, contents: &[u8]) -> TempFile {
     let dir = std::env::temp_dir().join(format!("gimbal-import-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
-    path
+    TempFile(path)
 }
 
 #[tokio::test]
@@ -28,7 +45,11 @@ async fn a_file_is_imported_with_a_summary_of_rejected_rows() {
     let db = TestDatabase::new().await;
     let file = temp_file("spend.csv", b"Day;Spend\n2024-01-01;1,5\n2024-01-02;2.5\n");
     let columns = r#"[{"source":"Spend","type":"numeric"}]"#;
-    let output = import(&db, &file, &["--table", "spend", "--columns", columns]);
+    let output = import(
+        &db,
+        file.path(),
+        &["--table", "spend", "--columns", columns],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -59,7 +80,7 @@ async fn a_refused_import_exits_non_zero_and_keeps_nothing() {
     let file = temp_file("bad.csv", b"n\n1\nx\ny\n");
     let output = import(
         &db,
-        &file,
+        file.path(),
         &[
             "--table",
             "bad",

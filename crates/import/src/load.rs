@@ -46,6 +46,10 @@ pub struct LoadRequest {
     pub source_name: Option<String>,
     /// Statement timeout of the load itself (the caller's own is meant for short requests).
     pub statement_timeout: Duration,
+    /// Natural key (table column names) of a new table: rows with a key already present
+    /// replace it instead of being appended, so re-importing a file never duplicates. Appends
+    /// use the key the table was created with.
+    pub key: Vec<String>,
 }
 
 /// The outcome of an import.
@@ -83,30 +87,50 @@ pub async fn import_csv<R: Read + Send + 'static>(
             "must be 1-63 lower-case letters, digits or _, starting with a letter",
         ));
     }
+    let mut key = request.key.clone();
     if request.mode == Mode::Append {
-        options.table_columns = Some(registered_columns(tx, &request.table).await?);
+        let (columns, registered_key) = registered_columns(tx, &request.table).await?;
+        if !key.is_empty() && key != registered_key {
+            return Err(ImportError::invalid(
+                "key",
+                format!("the table's key is {registered_key:?}; appends use it"),
+            ));
+        }
+        key = registered_key;
+        options.table_columns = Some(columns);
     }
     let prepared = tokio::task::spawn_blocking(move || csv_file::prepare(input, &options))
         .await
         .map_err(|e| ImportError::Read(e.to_string()))??;
     let columns = prepared.table_columns();
+    if let Some(missing) = key.iter().find(|k| !columns.iter().any(|c| &c.name == *k)) {
+        return Err(ImportError::invalid(
+            "key",
+            format!("{missing:?} is not a column of this import"),
+        ));
+    }
     let encoding = prepared.encoding.name().to_string();
     let delimiter = (prepared.delimiter as char).to_string();
     // Only plain values cross the awaits below: the reader need not be Sync.
     let (import_table_id, data_source_id) =
-        register(tx, request, &columns, &encoding, &delimiter).await?;
+        register(tx, request, &columns, &key, &encoding, &delimiter).await?;
     become_service_role(tx, request.statement_timeout).await?;
     if request.mode == Mode::Create {
         tx.execute(
-            "select app_private.create_import_table($1, $2::jsonb)",
+            "select app_private.create_import_table($1, $2::jsonb, $3::text[])",
             &[
                 &request.table,
                 &serde_json::to_value(&columns).unwrap_or_default(),
+                &key,
             ],
         )
         .await?;
     }
-    let (summary, rows_loaded) = copy(tx, &request.table, &columns, prepared).await?;
+    let (summary, rows_loaded) = if key.is_empty() {
+        copy(tx, &request.table, &columns, prepared).await?
+    } else {
+        merge(tx, &request.table, &columns, &key, prepared).await?
+    };
     tracing::info!(
         import.table = %request.table,
         import.rows_loaded = rows_loaded,
@@ -129,17 +153,21 @@ pub async fn import_csv<R: Read + Send + 'static>(
     })
 }
 
-/// The columns of a registered table the caller can see.
-async fn registered_columns(tx: &Transaction<'_>, table: &str) -> Result<Vec<Column>, ImportError> {
+/// The columns and key of a registered table the caller can see.
+async fn registered_columns(
+    tx: &Transaction<'_>,
+    table: &str,
+) -> Result<(Vec<Column>, Vec<String>), ImportError> {
     let row = tx
         .query_opt(
-            "select columns from public.import_tables where table_name = $1",
+            "select columns, key_columns from public.import_tables where table_name = $1",
             &[&table],
         )
         .await?
         .ok_or_else(|| ImportError::NotFound(format!("no import table {table:?}")))?;
-    serde_json::from_value(row.get(0))
-        .map_err(|e| ImportError::Db(DbError::Other(format!("import_tables.columns: {e}"))))
+    let columns = serde_json::from_value(row.get(0))
+        .map_err(|e| ImportError::Db(DbError::Other(format!("import_tables.columns: {e}"))))?;
+    Ok((columns, row.get(1)))
 }
 
 /// Writes the registry rows as the caller, so RLS decides whether the caller may import.
@@ -147,6 +175,7 @@ async fn register(
     tx: &Transaction<'_>,
     request: &LoadRequest,
     columns: &[Column],
+    key: &[String],
     encoding: &str,
     delimiter: &str,
 ) -> Result<(Uuid, Option<Uuid>), ImportError> {
@@ -189,9 +218,9 @@ async fn register(
     let columns = serde_json::to_value(columns).unwrap_or_default();
     let id: Uuid = tx
         .query_one(
-            "insert into public.import_tables (data_source_id, table_name, columns)
-             values ($1, $2, $3) returning id",
-            &[&source, &request.table, &columns],
+            "insert into public.import_tables (data_source_id, table_name, columns, key_columns)
+             values ($1, $2, $3, $4) returning id",
+            &[&source, &request.table, &columns, &key],
         )
         .await
         .map_err(refused)?
@@ -212,12 +241,62 @@ async fn become_service_role(tx: &Transaction<'_>, timeout: Duration) -> Result<
 
 /// `copy imports."t" ("a", "b") from stdin`, names quoted (they are validated identifiers too).
 pub fn copy_statement(table: &str, columns: &[Column]) -> String {
+    copy_into(&format!("imports.{}", quote(table)), columns)
+}
+
+fn copy_into(target: &str, columns: &[Column]) -> String {
+    format!("copy {target} ({}) from stdin", names(columns))
+}
+
+fn names(columns: &[Column]) -> String {
     let names: Vec<String> = columns.iter().map(|c| quote(&c.name)).collect();
-    format!(
-        "copy imports.{} ({}) from stdin",
-        quote(table),
-        names.join(", ")
-    )
+    names.join(", ")
+}
+
+/// Loads through a staging table and upserts on `key`: a key seen again (in this file or an
+/// earlier one) replaces the row; the last occurrence in the file wins.
+async fn merge<R: Read + Send + 'static>(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &[Column],
+    key: &[String],
+    prepared: Prepared<R>,
+) -> Result<(ReadSummary, u64), ImportError> {
+    let target = format!("imports.{}", quote(table));
+    tx.batch_execute(&format!(
+        "create temp table gimbal_import_stage on commit drop as
+           select {cols} from {target} with no data;
+         alter table gimbal_import_stage add column gimbal_line bigserial",
+        cols = names(columns)
+    ))
+    .await?;
+    let (summary, _) = stream(tx, &copy_into("gimbal_import_stage", columns), prepared).await?;
+    let keys: Vec<String> = key.iter().map(|k| quote(k)).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .filter(|c| !key.contains(&c.name))
+        .map(|c| format!("{0} = excluded.{0}", quote(&c.name)))
+        .collect();
+    let action = if updates.is_empty() {
+        "do nothing".to_string()
+    } else {
+        format!("do update set {}", updates.join(", "))
+    };
+    let written = tx
+        .execute(
+            &format!(
+                "insert into {target} ({cols})
+                 select distinct on ({keys}) {cols} from gimbal_import_stage
+                  order by {keys}, gimbal_line desc
+                 on conflict ({keys}) {action}",
+                cols = names(columns),
+                keys = keys.join(", "),
+            ),
+            &[],
+        )
+        .await?;
+    tx.batch_execute("drop table gimbal_import_stage").await?;
+    Ok((summary, written))
 }
 
 fn quote(identifier: &str) -> String {
@@ -231,7 +310,16 @@ async fn copy<R: Read + Send + 'static>(
     columns: &[Column],
     prepared: Prepared<R>,
 ) -> Result<(ReadSummary, u64), ImportError> {
-    let sink = tx.copy_in(&copy_statement(table, columns)).await?;
+    stream(tx, &copy_statement(table, columns), prepared).await
+}
+
+/// Runs `statement` (a `copy … from stdin`) fed by the reader thread.
+async fn stream<R: Read + Send + 'static>(
+    tx: &Transaction<'_>,
+    statement: &str,
+    prepared: Prepared<R>,
+) -> Result<(ReadSummary, u64), ImportError> {
+    let sink = tx.copy_in(statement).await?;
     let mut sink = std::pin::pin!(sink);
     let (chunks, mut received) = mpsc::channel::<Vec<u8>>(CHANNEL_CHUNKS);
     let reader = tokio::task::spawn_blocking(move || {

@@ -39,6 +39,17 @@ impl Db {
         options: ReadOptions,
         mode: Mode,
     ) -> Result<ImportReport, ImportError> {
+        self.import_keyed(table, file, options, mode, &[]).await
+    }
+
+    async fn import_keyed(
+        &self,
+        table: &str,
+        file: impl Into<Vec<u8>>,
+        options: ReadOptions,
+        mode: Mode,
+        key: &[&str],
+    ) -> Result<ImportReport, ImportError> {
         let mut conn = self.pool.get().await.unwrap();
         let scope = RequestScope::service("/test/import");
         let tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite)
@@ -49,6 +60,7 @@ impl Db {
             mode,
             source_name: None,
             statement_timeout: Duration::from_secs(60),
+            key: key.iter().map(|k| k.to_string()).collect(),
         };
         let result = import_csv(&tx, Cursor::new(file.into()), options, &request).await;
         if result.is_ok() {
@@ -435,4 +447,59 @@ async fn deleting_the_registry_row_drops_the_table() {
         .await
         .unwrap();
     assert!(!db.table_exists("gone").await);
+}
+
+#[tokio::test]
+async fn a_keyed_table_upserts_so_reimporting_never_duplicates() {
+    let db = Db::new().await;
+    let first = "sku,day,qty\nA,2024-01-01,1\nB,2024-01-01,2\nA,2024-01-01,3\n";
+    let report = db
+        .import_keyed(
+            "stock",
+            first,
+            ReadOptions::default(),
+            Mode::Create,
+            &["sku", "day"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.rows_loaded, 2, "the last A of the file wins");
+    // The same file again, plus one changed and one new row: no duplicates.
+    let second = "sku,day,qty\nA,2024-01-01,3\nB,2024-01-01,20\nC,2024-01-02,5\n";
+    db.import_keyed("stock", second, ReadOptions::default(), Mode::Append, &[])
+        .await
+        .unwrap();
+    let rows = db
+        .rows("select sku, qty from imports.stock order by sku")
+        .await;
+    let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, [("A".into(), 3), ("B".into(), 20), ("C".into(), 5)]);
+    let err = db
+        .import_keyed(
+            "stock",
+            second,
+            ReadOptions::default(),
+            Mode::Append,
+            &["sku"],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImportError::Invalid { field: "key", .. }),
+        "{err:?}"
+    );
+    let err = db
+        .import_keyed(
+            "other",
+            first,
+            ReadOptions::default(),
+            Mode::Create,
+            &["nope"],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImportError::Invalid { field: "key", .. }),
+        "{err:?}"
+    );
 }

@@ -35,6 +35,13 @@ pub struct Ga4Config {
     pub page_size: u32,
     #[serde(default)]
     pub stream: Option<String>,
+    /// Stop before the property's hourly or daily tokens fall below this (a report costs ~10).
+    #[serde(default = "default_min_tokens")]
+    pub min_quota_tokens: i64,
+}
+
+fn default_min_tokens() -> i64 {
+    50
 }
 
 fn default_lookback() -> i64 {
@@ -51,6 +58,9 @@ pub struct Ga4 {
     tokens: TokenSource,
     http: reqwest::Client,
     backoff: Backoff,
+    /// Set when the last answer's `propertyQuota` ran low: the next call waits for the job's
+    /// retry instead of spending the property's last tokens (or running into 429).
+    quota_low: std::sync::Mutex<Option<(String, u64)>>,
 }
 
 impl Ga4 {
@@ -90,6 +100,7 @@ impl Ga4 {
             tokens,
             http,
             backoff,
+            quota_low: std::sync::Mutex::new(None),
         })
     }
 
@@ -119,9 +130,22 @@ impl Ga4 {
             "{}/v1beta/properties/{}:runReport",
             self.api_url, self.config.property_id
         );
-        self.backoff
+        let low = self.quota_low.lock().expect("quota lock").clone();
+        if let Some((message, retry_after_secs)) = low {
+            return Err(ConnectorError::Quota {
+                message,
+                retry_after_secs: Some(retry_after_secs),
+            });
+        }
+        let report: ReportResponse = self
+            .backoff
             .retry("ga4.runReport", || self.call(&url, &body))
-            .await
+            .await?;
+        *self.quota_low.lock().expect("quota lock") = report
+            .property_quota
+            .as_ref()
+            .and_then(|q| q.low(self.config.min_quota_tokens));
+        Ok(report)
     }
 
     /// One call; a 401 gets one fresh access token before it counts as a failure.
@@ -253,6 +277,44 @@ struct ReportResponse {
     rows: Vec<ReportRow>,
     #[serde(default)]
     row_count: u64,
+    #[serde(default)]
+    property_quota: Option<PropertyQuota>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PropertyQuota {
+    tokens_per_hour: Option<QuotaStatus>,
+    tokens_per_day: Option<QuotaStatus>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QuotaStatus {
+    #[serde(default)]
+    remaining: i64,
+}
+
+impl PropertyQuota {
+    /// Why and how long to wait, when a token budget is below `min`.
+    fn low(&self, min: i64) -> Option<(String, u64)> {
+        if let Some(day) = &self.tokens_per_day
+            && day.remaining < min
+        {
+            return Some((
+                format!("GA4 property has {} tokens left today", day.remaining),
+                3600,
+            ));
+        }
+        if let Some(hour) = &self.tokens_per_hour
+            && hour.remaining < min
+        {
+            return Some((
+                format!("GA4 property has {} tokens left this hour", hour.remaining),
+                600,
+            ));
+        }
+        None
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@ pub mod connector;
 pub mod credentials;
 pub mod ga4;
 pub mod meta;
+pub mod mysql;
 pub mod normalise;
 pub mod oauth;
 pub mod postgres;

@@ -58,6 +58,12 @@ pub struct PostgresSource {
 
 impl PostgresSource {
     pub fn new(config: PostgresConfig, url: SecretString) -> Result<Self, ConnectorError> {
+        Self::validate(&config)?;
+        Ok(PostgresSource { config, url })
+    }
+
+    /// Checks the settings shared by SQL sources (PostgreSQL, MySQL).
+    pub fn validate(config: &PostgresConfig) -> Result<(), ConnectorError> {
         match (&config.table, &config.query) {
             (Some(table), None) => {
                 if table.split('.').count() > 2 || table.split('.').any(|p| !is_name(p)) {
@@ -96,7 +102,7 @@ impl PostgresSource {
         if !(1..=100_000).contains(&config.page_size) {
             return Err(ConnectorError::config("page_size", "must be 1-100000"));
         }
-        Ok(PostgresSource { config, url })
+        Ok(())
     }
 
     pub fn stream_name(&self) -> String {

@@ -11,6 +11,7 @@ use crate::{
     connector::Connector,
     ga4::{Ga4, Ga4Config},
     meta::{Meta, MetaConfig},
+    mysql::MysqlSource,
     oauth::{Credentials, GA4_SCOPE, TokenSource},
     postgres::{PostgresConfig, PostgresSource},
     rest::{RestConfig, RestSource},
@@ -64,6 +65,7 @@ pub enum AnyConnector {
     Meta(Meta),
     Postgres(PostgresSource),
     Rest(RestSource),
+    Mysql(MysqlSource),
 }
 
 /// What a connector is built from.
@@ -122,6 +124,17 @@ pub fn build(
                 })?;
             Ok(AnyConnector::Postgres(PostgresSource::new(config, url)?))
         }
+        "mysql" => {
+            let config: PostgresConfig = parse_config(spec.config)?;
+            let url = credentials()?
+                .get("url")
+                .and_then(Value::as_str)
+                .map(|u| SecretString::from(u.to_string()))
+                .ok_or_else(|| {
+                    ConnectorError::config("credentials", "a mysql source needs {\"url\": …}")
+                })?;
+            Ok(AnyConnector::Mysql(MysqlSource::new(config, url)?))
+        }
         "rest" => {
             let config: RestConfig = parse_config(spec.config)?;
             Ok(AnyConnector::Rest(RestSource::new(
@@ -163,6 +176,7 @@ impl AnyConnector {
             AnyConnector::Meta(c) => c.stream_name(),
             AnyConnector::Postgres(c) => c.stream_name(),
             AnyConnector::Rest(c) => c.stream_name(),
+            AnyConnector::Mysql(c) => c.stream_name(),
         }
     }
 }
@@ -174,6 +188,7 @@ impl Connector for AnyConnector {
             AnyConnector::Meta(c) => c.test().await,
             AnyConnector::Postgres(c) => c.test().await,
             AnyConnector::Rest(c) => c.test().await,
+            AnyConnector::Mysql(c) => c.test().await,
         }
     }
 
@@ -183,6 +198,7 @@ impl Connector for AnyConnector {
             AnyConnector::Meta(c) => c.discover().await,
             AnyConnector::Postgres(c) => c.discover().await,
             AnyConnector::Rest(c) => c.discover().await,
+            AnyConnector::Mysql(c) => c.discover().await,
         }
     }
 
@@ -192,6 +208,7 @@ impl Connector for AnyConnector {
             AnyConnector::Meta(c) => c.preview(stream, limit).await,
             AnyConnector::Postgres(c) => c.preview(stream, limit).await,
             AnyConnector::Rest(c) => c.preview(stream, limit).await,
+            AnyConnector::Mysql(c) => c.preview(stream, limit).await,
         }
     }
 
@@ -201,6 +218,7 @@ impl Connector for AnyConnector {
             AnyConnector::Meta(c) => c.start(stream, cursor),
             AnyConnector::Postgres(c) => c.start(stream, cursor),
             AnyConnector::Rest(c) => c.start(stream, cursor),
+            AnyConnector::Mysql(c) => c.start(stream, cursor),
         }
     }
 
@@ -210,6 +228,7 @@ impl Connector for AnyConnector {
             AnyConnector::Meta(c) => c.read_page(stream, position).await,
             AnyConnector::Postgres(c) => c.read_page(stream, position).await,
             AnyConnector::Rest(c) => c.read_page(stream, position).await,
+            AnyConnector::Mysql(c) => c.read_page(stream, position).await,
         }
     }
 }

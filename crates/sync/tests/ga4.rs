@@ -191,6 +191,25 @@ async fn quota_that_outlasts_the_retries_fails_the_attempt_with_context_and_keep
 }
 
 #[tokio::test]
+async fn a_property_running_low_on_tokens_stops_before_exhausting_them() {
+    let (env, server) = setup().await;
+    server.state.lock().unwrap().hourly_tokens_after = Some((2, 20));
+    let source = env.source("ga4", config(4), refresh_credentials()).await;
+    let run = env.queue(source).await;
+    let err = runner::run(&env.deps, run).await.unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Connector(ConnectorError::Quota { retry_after_secs: Some(600), message }) if message.contains("20 tokens left this hour")),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.offsets(),
+        [0, 4],
+        "no third call once the quota ran low"
+    );
+    assert_eq!(env.log(run).await.get::<_, i64>(1), 8, "both pages kept");
+}
+
+#[tokio::test]
 async fn an_expired_access_token_is_refreshed_once() {
     let (env, server) = setup().await;
     server.state.lock().unwrap().expire_first_token_after = Some(1);

@@ -5,5 +5,6 @@ mod support;
 
 mod ga4;
 mod meta;
+mod mysql;
 mod postgres;
 mod rest;

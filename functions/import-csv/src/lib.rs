@@ -65,6 +65,8 @@ pub struct ImportParams {
     pub source_name: Option<String>,
     /// JSON array of `{"source": header, "name"?, "type"?, "skip"?}` overrides.
     pub columns: Option<String>,
+    /// Natural key of a new table, comma-separated column names: re-imports upsert on it.
+    pub key: Option<String>,
 }
 
 #[utoipa::path(
@@ -196,6 +198,16 @@ fn parse(params: &ImportParams, app: &AppState) -> Result<(LoadRequest, ReadOpti
         mode,
         source_name: params.source_name.clone(),
         statement_timeout: app.config.import_statement_timeout,
+        key: params
+            .key
+            .as_deref()
+            .map(|k| {
+                k.split(',')
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let options = ReadOptions {
         delimiter,

@@ -38,6 +38,8 @@ pub struct Ga4State {
     /// Requests at this offset wait for `gate` before answering.
     pub hold_at: Option<u64>,
     pub assertion_claims: Option<Value>,
+    /// `propertyQuota.tokensPerHour.remaining` reported after this many reports.
+    pub hourly_tokens_after: Option<(u32, i64)>,
 }
 
 #[derive(Clone)]
@@ -118,7 +120,14 @@ async fn run_report(
     let range = &body["dateRanges"][0];
     let day = |k: &str| range[k].as_str().unwrap().parse::<NaiveDate>().unwrap();
     let (start, end) = (day("startDate"), day("endDate"));
-    let revision = server.state.lock().unwrap().revision;
+    let (revision, remaining) = {
+        let s = server.state.lock().unwrap();
+        let remaining = match s.hourly_tokens_after {
+            Some((after, left)) if s.reports_served >= after => left,
+            _ => 39_999,
+        };
+        (s.revision, remaining)
+    };
     let mut all = Vec::new();
     let mut date = start;
     while date <= end {
@@ -147,7 +156,10 @@ async fn run_report(
         "rows": rows,
         "rowCount": all.len(),
         "metadata": {"currencyCode": "USD", "timeZone": "UTC"},
-        "propertyQuota": {"tokensPerHour": {"consumed": 1, "remaining": 39_999}},
+        "propertyQuota": {
+            "tokensPerHour": {"consumed": 1, "remaining": remaining},
+            "tokensPerDay": {"consumed": 1, "remaining": 199_999}
+        },
         "kind": "analyticsData#runReport"
     }))
     .into_response()
