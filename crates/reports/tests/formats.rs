@@ -117,6 +117,10 @@ fn xlsx_has_typed_cells_formats_a_frozen_header_and_a_chart() {
         "frozen header"
     );
     assert!(
+        sheet_xml.contains(r#"<col min="2" max="5" width="16.7109375" customWidth="1"/>"#),
+        "column widths are set"
+    );
+    assert!(
         zip_entry(&bytes, "xl/styles.xml").contains("0.00%"),
         "rates are formatted as percentages"
     );
