@@ -48,15 +48,13 @@ create unique index email_messages_campaign_contact_key
 create unique index sms_messages_job_id_key on public.sms_messages (job_id) where job_id is not null;
 create unique index email_messages_job_id_key on public.email_messages (job_id) where job_id is not null;
 
--- the sweep for expired leases.
-create index sms_messages_sending_idx on public.sms_messages (lease_until) where status = 'sending';
-create index email_messages_sending_idx on public.email_messages (lease_until) where status = 'sending';
-
--- the dispatcher's work list per campaign, earliest allowed first.
-create index sms_messages_campaign_queued_idx
-  on public.sms_messages (campaign_id, not_before) where status = 'queued';
-create index email_messages_campaign_queued_idx
-  on public.email_messages (campaign_id) where status = 'queued';
+-- the dispatcher finds a campaign's queued rows (claims) and sending rows (the sweep for
+-- expired leases) through the (campaign_id, status) index of V3. the partial "queued" indexes
+-- V3 added for a global work list are not how the dispatcher works (it goes campaign by
+-- campaign), and every extra index is written again on each of a message's three writes
+-- (materialise, claim, record), so they go.
+drop index public.sms_messages_queued_idx;
+drop index public.email_messages_queued_idx;
 
 -- ---------------------------------------------------------------------------
 -- send_rate_buckets: shared rate limits (generic cell rate algorithm)
