@@ -221,7 +221,7 @@ impl Dispatcher {
             rate::acquire(&self.pool, provider, &sender, limits, batch).await?;
             let claimed = self.claim(campaign, owner, batch).await?;
             if claimed.is_empty() {
-                match self.settle(campaign, report).await? {
+                match self.settle(campaign).await? {
                     Settle::Again => continue,
                     Settle::Stop(outcome) => {
                         report.outcome = outcome;
@@ -340,11 +340,7 @@ impl Dispatcher {
     }
 
     /// Nothing was claimable: finish, wait for other runs, or leave a follow-up job.
-    async fn settle(
-        &self,
-        campaign: &CampaignView,
-        report: &mut RunReport,
-    ) -> Result<Settle, RunError> {
+    async fn settle(&self, campaign: &CampaignView) -> Result<Settle, RunError> {
         let sql = format!(
             "select (select status from public.campaigns where id = $1),
                     count(*) filter (where status = 'queued'),
