@@ -126,6 +126,15 @@ impl Dispatcher {
         let owner = format!("{}:{}", self.config.worker_id, ctx.job_id);
         match self.run_campaign(id, &owner).await {
             Ok(report) => Ok(serde_json::to_value(report).unwrap_or_default()),
+            // out of attempts: pause rather than leave a running campaign with no job, so
+            // someone sees why and can resume it
+            Err(RunError::Transient { message, .. }) if ctx.is_last_attempt() => {
+                let reason = format!("gave up after {} attempts: {message}", ctx.attempt);
+                self.pause(id, &reason)
+                    .await
+                    .map_err(|e| JobFailure::retry(&e))?;
+                Err(JobFailure::permanent(reason))
+            }
             Err(RunError::Transient { message, after }) => Err(match after {
                 Some(after) => JobFailure::retry_after(message, after),
                 None => JobFailure::retry(message),
