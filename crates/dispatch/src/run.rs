@@ -126,6 +126,15 @@ impl Dispatcher {
         let owner = format!("{}:{}", self.config.worker_id, ctx.job_id);
         match self.run_campaign(id, &owner).await {
             Ok(report) => Ok(serde_json::to_value(report).unwrap_or_default()),
+            // out of attempts: pause rather than leave a running campaign with no job, so
+            // someone sees why and can resume it
+            Err(RunError::Transient { message, .. }) if ctx.is_last_attempt() => {
+                let reason = format!("gave up after {} attempts: {message}", ctx.attempt);
+                self.pause(id, &reason)
+                    .await
+                    .map_err(|e| JobFailure::retry(&e))?;
+                Err(JobFailure::permanent(reason))
+            }
             Err(RunError::Transient { message, after }) => Err(match after {
                 Some(after) => JobFailure::retry_after(message, after),
                 None => JobFailure::retry(message),
@@ -221,7 +230,7 @@ impl Dispatcher {
             rate::acquire(&self.pool, provider, &sender, limits, batch).await?;
             let claimed = self.claim(campaign, owner, batch).await?;
             if claimed.is_empty() {
-                match self.settle(campaign, report).await? {
+                match self.settle(campaign).await? {
                     Settle::Again => continue,
                     Settle::Stop(outcome) => {
                         report.outcome = outcome;
@@ -340,11 +349,7 @@ impl Dispatcher {
     }
 
     /// Nothing was claimable: finish, wait for other runs, or leave a follow-up job.
-    async fn settle(
-        &self,
-        campaign: &CampaignView,
-        report: &mut RunReport,
-    ) -> Result<Settle, RunError> {
+    async fn settle(&self, campaign: &CampaignView) -> Result<Settle, RunError> {
         let sql = format!(
             "select (select status from public.campaigns where id = $1),
                     count(*) filter (where status = 'queued'),

@@ -184,3 +184,38 @@ async fn a_provider_that_never_answers_makes_the_batch_unknown_not_resent() {
         .await;
     assert_eq!(row["error_code"], "provider_timeout");
 }
+
+#[tokio::test]
+async fn a_recipient_whose_data_leaves_a_hole_is_failed_not_sent() {
+    let h = Harness::new().await;
+    let id = h.campaign("sms", 3, None, "{}").await;
+    h.sql("update public.contacts set first_name = null where phone = '+15550200002'")
+        .await;
+
+    let report = h.dispatcher().run_campaign(id, "w").await.unwrap();
+
+    assert_eq!(report.sent, 2);
+    assert_eq!(h.twilio.count(), 2);
+    let row = h
+        .value(&format!(
+            "select error_code, error_message, body from public.sms_messages
+             where campaign_id = '{id}' and status = 'failed'"
+        ))
+        .await;
+    assert_eq!(row["error_code"], "render_failed");
+    assert!(
+        row["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("first_name")
+    );
+    let sent = h
+        .value(&format!(
+            "select body from public.sms_messages where campaign_id = '{id}' and to_phone = '+15550200001'"
+        ))
+        .await;
+    assert_eq!(sent["body"], "Hi R1, sale today. Reply STOP to opt out.");
+    let stats = h.stats(id).await;
+    assert_eq!(stats["stats"]["render_failed"], 1);
+    assert_eq!(stats["stats"]["recipients"], 2);
+}

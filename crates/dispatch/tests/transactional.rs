@@ -162,3 +162,53 @@ async fn invalid_payloads_and_suppressed_addresses_fail_permanently() {
     );
     assert_eq!(h.twilio.count(), 0);
 }
+
+#[tokio::test]
+async fn a_campaign_job_out_of_attempts_pauses_the_campaign() {
+    let h = Harness::new().await;
+    let id = h.campaign("sms", 2, None, "{}").await;
+    h.twilio.fail_always(Some(Fault::ServerError));
+    let mut registry = Registry::default();
+    let mut config = h.config();
+    config.max_transient_retries = 0;
+    gimbal_dispatch::Dispatcher::new(h.pool.clone(), h.providers(Duration::from_secs(5)), config)
+        .register(&mut registry);
+    let jobs = Jobs::new(
+        h.pool.clone(),
+        registry,
+        WorkerConfig {
+            worker_id: "tx-test".into(),
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(10),
+            ..WorkerConfig::default()
+        },
+    );
+    let mut client = h.pool.get().await.unwrap();
+    let tx = gimbal_db::scope::begin(
+        &mut client,
+        &RequestScope::service("test"),
+        Access::ReadWrite,
+    )
+    .await
+    .unwrap();
+    let send = NewJob {
+        max_attempts: 2,
+        ..NewJob::new("campaign.send", json!({"campaign_id": id}))
+    };
+    let job_id = gimbal_jobs::enqueue(&tx, &send).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+
+    drain(&h, &jobs).await;
+
+    assert_eq!(job(&h, job_id).await["status"], "dead");
+    let stats = h.stats(id).await;
+    assert_eq!(stats["status"], "paused");
+    assert!(
+        stats["stats"]["paused_reason"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 2 attempts")
+    );
+    assert_eq!(h.statuses("sms", id).await, json!({"queued": 2}));
+    assert_eq!(h.twilio.count(), 0);
+}
