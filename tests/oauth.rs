@@ -70,10 +70,10 @@ async fn spawn() -> (TestApp, TokenEndpoint) {
             ("GIMBAL_OAUTH_REDIRECT_URL", REDIRECT.into()),
             ("GIMBAL_GOOGLE_CLIENT_ID", "google-client".into()),
             ("GIMBAL_GOOGLE_CLIENT_SECRET", "google-secret".into()),
-            ("GIMBAL_GOOGLE_TOKEN_URL", format!("http://{addr}/token")),
+            ("GOOGLE_OAUTH_TOKEN_URL", format!("http://{addr}/token")),
             ("GIMBAL_META_APP_ID", "meta-app".into()),
             ("GIMBAL_META_APP_SECRET", "meta-secret".into()),
-            ("GIMBAL_META_GRAPH_URL", format!("http://{addr}")),
+            ("META_GRAPH_API_URL", format!("http://{addr}")),
         ],
         ..Options::default()
     })

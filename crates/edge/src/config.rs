@@ -175,8 +175,8 @@ impl Config {
                 900,
             )?,
             ga4_api_url: http_url(&lookup, "GIMBAL_GA4_API_URL")?,
-            google_token_url: http_url(&lookup, "GIMBAL_GOOGLE_TOKEN_URL")?,
-            meta_graph_url: http_url(&lookup, "GIMBAL_META_GRAPH_URL")?,
+            google_token_url: http_url(&lookup, "GOOGLE_OAUTH_TOKEN_URL")?,
+            meta_graph_url: http_url(&lookup, "META_GRAPH_API_URL")?,
             oauth_state_secret: match lookup("GIMBAL_OAUTH_STATE_SECRET") {
                 Some(s) if s.len() < 32 => {
                     return Err(invalid(

@@ -117,14 +117,21 @@ fn sms_choice(lookup: &impl Fn(&str) -> Option<String>) -> Result<SmsChoice, Pro
     )? {
         return Ok(SmsChoice::Local);
     }
-    let auth_token = lookup("TWILIO_AUTH_TOKEN").ok_or(ProviderConfigError::Missing {
-        var: "TWILIO_AUTH_TOKEN",
-        because: "TWILIO_ACCOUNT_SID is set".into(),
+    // With an API key, Basic auth takes the key's SID and secret; TWILIO_AUTH_TOKEN stays the
+    // account's token, which is what Twilio signs webhooks with.
+    let api_key_sid = lookup("TWILIO_API_KEY_SID");
+    let (secret_var, because) = match api_key_sid {
+        Some(_) => ("TWILIO_API_KEY_SECRET", "TWILIO_API_KEY_SID is set"),
+        None => ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID is set"),
+    };
+    let auth_token = lookup(secret_var).ok_or(ProviderConfigError::Missing {
+        var: secret_var,
+        because: because.into(),
     })?;
     Ok(SmsChoice::Twilio {
-        base_url: base_url(lookup, "TWILIO_BASE_URL", "https://api.twilio.com")?,
+        base_url: base_url(lookup, "TWILIO_API_URL", "https://api.twilio.com")?,
         account_sid: lookup("TWILIO_ACCOUNT_SID").unwrap_or_default(),
-        api_key_sid: lookup("TWILIO_API_KEY_SID"),
+        api_key_sid,
         auth_token: SecretString::from(auth_token),
     })
 }
@@ -141,7 +148,7 @@ fn email_choice(
         return Ok(EmailChoice::Local);
     }
     Ok(EmailChoice::SendGrid {
-        base_url: base_url(lookup, "SENDGRID_BASE_URL", "https://api.sendgrid.com")?,
+        base_url: base_url(lookup, "SENDGRID_API_URL", "https://api.sendgrid.com")?,
         api_key: SecretString::from(lookup("SENDGRID_API_KEY").unwrap_or_default()),
     })
 }
@@ -207,6 +214,8 @@ impl Providers {
 mod tests {
     use std::collections::HashMap;
 
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<ProviderConfig, ProviderConfigError> {
@@ -229,7 +238,7 @@ mod tests {
         let config = load(&[
             ("TWILIO_ACCOUNT_SID", "AC1"),
             ("TWILIO_AUTH_TOKEN", "secret-token"),
-            ("TWILIO_BASE_URL", "http://127.0.0.1:9/"),
+            ("TWILIO_API_URL", "http://127.0.0.1:9/"),
             ("SENDGRID_API_KEY", "SG.key"),
         ])
         .unwrap();
@@ -254,13 +263,45 @@ mod tests {
             err.to_string()
                 .starts_with("GIMBAL_SMS_PROVIDER is invalid")
         );
-        let err = load(&[("SENDGRID_API_KEY", "k"), ("SENDGRID_BASE_URL", "ftp://x")]).unwrap_err();
-        assert!(err.to_string().starts_with("SENDGRID_BASE_URL is invalid"));
+        let err = load(&[("SENDGRID_API_KEY", "k"), ("SENDGRID_API_URL", "ftp://x")]).unwrap_err();
+        assert!(err.to_string().starts_with("SENDGRID_API_URL is invalid"));
         let config = load(&[
             ("SENDGRID_API_KEY", "k"),
             ("GIMBAL_EMAIL_PROVIDER", "local"),
         ])
         .unwrap();
         assert!(matches!(config.email, EmailChoice::Local));
+    }
+
+    #[test]
+    fn an_api_key_sends_with_its_own_secret_not_the_webhook_token() {
+        let err = load(&[
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "account-token"),
+            ("TWILIO_API_KEY_SID", "SK1"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("TWILIO_API_KEY_SECRET is required")
+        );
+        let config = load(&[
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "account-token"),
+            ("TWILIO_API_KEY_SID", "SK1"),
+            ("TWILIO_API_KEY_SECRET", "key-secret"),
+        ])
+        .unwrap();
+        match config.sms {
+            SmsChoice::Twilio {
+                api_key_sid,
+                auth_token,
+                ..
+            } => {
+                assert_eq!(api_key_sid.as_deref(), Some("SK1"));
+                assert_eq!(auth_token.expose_secret(), "key-secret");
+            }
+            SmsChoice::Local => panic!("expected Twilio"),
+        }
     }
 }
