@@ -94,7 +94,48 @@ fn event_of(payload: Value) -> Option<Event> {
 }
 
 /// Applies a batch on `tx` (a service-role transaction).
+/// Applies a batch in its own `service_role` transaction on `conn`, retrying (a few times)
+/// when Postgres reports a deadlock: SendGrid posts batches concurrently, and a redelivered
+/// event in two batches at once makes them wait on each other's unique keys.
+pub async fn ingest(
+    conn: &mut gimbal_db::Connection,
+    function: &str,
+    events: &[Event],
+) -> Result<BatchOutcome, DbError> {
+    let mut attempt = 1;
+    loop {
+        let tx = crate::service_transaction(conn, function).await?;
+        let result = match apply(&tx, events).await {
+            Ok(outcome) => tx.commit().await.map(|()| outcome),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if attempt < 4 && retryable(&e) => {
+                tracing::warn!(attempt, "event batch deadlocked; retrying");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+/// Applies a batch on `tx` (a service-role transaction), without retrying.
 pub async fn apply_batch(tx: &Transaction<'_>, events: &[Event]) -> Result<BatchOutcome, DbError> {
+    Ok(apply(tx, events).await?)
+}
+
+async fn apply(
+    tx: &Transaction<'_>,
+    events: &[Event],
+) -> Result<BatchOutcome, tokio_postgres::Error> {
     let mut ids = Vec::with_capacity(events.len());
     let mut types = Vec::with_capacity(events.len());
     let mut sg_ids = Vec::with_capacity(events.len());
@@ -180,6 +221,9 @@ inserted as (
     (channel, provider, provider_event_id, message_id, event_type, payload, occurred_at)
   select 'email', 'sendgrid', event_id, message_id, event_type, payload, occurred_at
   from resolved
+  -- one order for every batch: concurrent batches sharing events take their key locks in
+  -- the same order.
+  order by event_id
   on conflict (provider, provider_event_id) do nothing
   returning provider_event_id
 ),
