@@ -206,14 +206,7 @@ resolved as (
            (select m.id from public.email_messages m
              where m.campaign_id = i.campaign_id and lower(m.to_email) = i.email
              order by m.created_at desc limit 1)
-         ) as message_id,
-         case i.event_type
-           when 'processed' then 'sent' when 'deferred' then 'deferred'
-           when 'delivered' then 'delivered' when 'open' then 'opened'
-           when 'click' then 'clicked' when 'bounce' then 'bounced'
-           when 'dropped' then 'dropped' when 'spamreport' then 'spam_report'
-           when 'unsubscribe' then 'unsubscribed' when 'group_unsubscribe' then 'unsubscribed'
-         end as status
+         ) as message_id
   from incoming i
 ),
 inserted as (
@@ -225,10 +218,21 @@ inserted as (
   -- the same order.
   order by event_id
   on conflict (provider, provider_event_id) do nothing
-  returning provider_event_id
+  -- what the rest needs comes back from the insert itself: no join of two cte results
+  -- (which the planner, blind to their sizes, would make a quadratic nested loop).
+  returning message_id, event_type, occurred_at, payload,
+            lower(payload ->> 'email') as email, payload ->> 'reason' as reason
 ),
 fresh as (
-  select r.* from resolved r join inserted i on i.provider_event_id = r.event_id
+  select i.*,
+         case i.event_type
+           when 'processed' then 'sent' when 'deferred' then 'deferred'
+           when 'delivered' then 'delivered' when 'open' then 'opened'
+           when 'click' then 'clicked' when 'bounce' then 'bounced'
+           when 'dropped' then 'dropped' when 'spamreport' then 'spam_report'
+           when 'unsubscribe' then 'unsubscribed' when 'group_unsubscribe' then 'unsubscribed'
+         end as status
+  from inserted i
 ),
 per_message as (
   select message_id,
@@ -300,7 +304,7 @@ consent_records as (
 )
 -- consent_records runs although nothing reads it: data-modifying ctes always run.
 select (select count(*) from incoming),
-       (select count(*) from inserted),
+       (select count(*) from fresh),
        (select count(*) from updated),
        (select count(*) from suppressed)
 ";
