@@ -94,7 +94,48 @@ fn event_of(payload: Value) -> Option<Event> {
 }
 
 /// Applies a batch on `tx` (a service-role transaction).
+/// Applies a batch in its own `service_role` transaction on `conn`, retrying (a few times)
+/// when Postgres reports a deadlock: SendGrid posts batches concurrently, and a redelivered
+/// event in two batches at once makes them wait on each other's unique keys.
+pub async fn ingest(
+    conn: &mut gimbal_db::Connection,
+    function: &str,
+    events: &[Event],
+) -> Result<BatchOutcome, DbError> {
+    let mut attempt = 1;
+    loop {
+        let tx = crate::service_transaction(conn, function).await?;
+        let result = match apply(&tx, events).await {
+            Ok(outcome) => tx.commit().await.map(|()| outcome),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if attempt < 4 && retryable(&e) => {
+                tracing::warn!(attempt, "event batch deadlocked; retrying");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+/// Applies a batch on `tx` (a service-role transaction), without retrying.
 pub async fn apply_batch(tx: &Transaction<'_>, events: &[Event]) -> Result<BatchOutcome, DbError> {
+    Ok(apply(tx, events).await?)
+}
+
+async fn apply(
+    tx: &Transaction<'_>,
+    events: &[Event],
+) -> Result<BatchOutcome, tokio_postgres::Error> {
     let mut ids = Vec::with_capacity(events.len());
     let mut types = Vec::with_capacity(events.len());
     let mut sg_ids = Vec::with_capacity(events.len());
@@ -165,14 +206,7 @@ resolved as (
            (select m.id from public.email_messages m
              where m.campaign_id = i.campaign_id and lower(m.to_email) = i.email
              order by m.created_at desc limit 1)
-         ) as message_id,
-         case i.event_type
-           when 'processed' then 'sent' when 'deferred' then 'deferred'
-           when 'delivered' then 'delivered' when 'open' then 'opened'
-           when 'click' then 'clicked' when 'bounce' then 'bounced'
-           when 'dropped' then 'dropped' when 'spamreport' then 'spam_report'
-           when 'unsubscribe' then 'unsubscribed' when 'group_unsubscribe' then 'unsubscribed'
-         end as status
+         ) as message_id
   from incoming i
 ),
 inserted as (
@@ -180,11 +214,25 @@ inserted as (
     (channel, provider, provider_event_id, message_id, event_type, payload, occurred_at)
   select 'email', 'sendgrid', event_id, message_id, event_type, payload, occurred_at
   from resolved
+  -- one order for every batch: concurrent batches sharing events take their key locks in
+  -- the same order.
+  order by event_id
   on conflict (provider, provider_event_id) do nothing
-  returning provider_event_id
+  -- what the rest needs comes back from the insert itself: no join of two cte results
+  -- (which the planner, blind to their sizes, would make a quadratic nested loop).
+  returning message_id, event_type, occurred_at, payload,
+            lower(payload ->> 'email') as email, payload ->> 'reason' as reason
 ),
 fresh as (
-  select r.* from resolved r join inserted i on i.provider_event_id = r.event_id
+  select i.*,
+         case i.event_type
+           when 'processed' then 'sent' when 'deferred' then 'deferred'
+           when 'delivered' then 'delivered' when 'open' then 'opened'
+           when 'click' then 'clicked' when 'bounce' then 'bounced'
+           when 'dropped' then 'dropped' when 'spamreport' then 'spam_report'
+           when 'unsubscribe' then 'unsubscribed' when 'group_unsubscribe' then 'unsubscribed'
+         end as status
+  from inserted i
 ),
 per_message as (
   select message_id,
@@ -256,7 +304,7 @@ consent_records as (
 )
 -- consent_records runs although nothing reads it: data-modifying ctes always run.
 select (select count(*) from incoming),
-       (select count(*) from inserted),
+       (select count(*) from fresh),
        (select count(*) from updated),
        (select count(*) from suppressed)
 ";

@@ -7,7 +7,6 @@
 
 use axum::{Json, Router, body::Bytes, extract::State, http::HeaderMap, routing::post};
 use chrono::Utc;
-use gimbal_db::DbError;
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function};
 use gimbal_webhooks::{
     email::{self, BatchOutcome},
@@ -130,9 +129,7 @@ async fn receive(
     let (events, skipped) =
         email::parse_batch(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let mut conn = app.conn().await?;
-    let tx = gimbal_webhooks::service_transaction(&mut conn, NAME).await?;
-    let mut outcome = email::apply_batch(&tx, &events).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    let mut outcome = email::ingest(&mut conn, NAME, &events).await?;
     outcome.skipped = skipped;
     outcome.received += skipped;
     tracing::info!(
