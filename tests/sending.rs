@@ -287,3 +287,53 @@ async fn a_campaign_sends_end_to_end_through_the_local_providers() {
         .get(0);
     assert_eq!(stats["sent"], 3);
 }
+
+#[tokio::test]
+async fn the_unsubscribe_link_a_campaign_sends_unsubscribes_its_recipient() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    let id = campaign(&app, USER, "draft").await;
+    let (status, _) = call(&app, "send-campaign", "user", json!({"campaign_id": id})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.state.jobs.tick(10).await.unwrap();
+
+    let client = app.db.superuser().await;
+    let row = client
+        .query_one(
+            "select to_address, headers from public.local_outbox
+              where metadata->>'campaign_id' = $1 order by to_address limit 1",
+            &[&id.to_string()],
+        )
+        .await
+        .unwrap();
+    let (to, headers): (String, Value) = (row.get(0), row.get(1));
+    // `List-Unsubscribe: <https://…/functions/v1/unsubscribe?token=…>`, as the dispatcher wrote it
+    let header = headers["List-Unsubscribe"].as_str().expect("List-Unsubscribe");
+    let token = header
+        .split("token=")
+        .nth(1)
+        .expect("a token in the link")
+        .trim_end_matches('>');
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}?token={token}", app.function_url("unsubscribe")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{header}");
+
+    let suppressed: i64 = client
+        .query_one(
+            "select count(*) from public.suppressions
+              where channel = 'email' and address = lower($1) and reason = 'unsubscribe'",
+            &[&to],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(suppressed, 1, "{to} is suppressed by its own link");
+}

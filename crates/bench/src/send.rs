@@ -48,7 +48,8 @@ pub async fn run(channel: &str, recipients: usize) -> anyhow::Result<()> {
     )?;
     let mut config = DispatchConfig::new(
         "https://bench.example.test/functions/v1",
-        gimbal_dispatch::unsubscribe_key("bench-key"),
+        gimbal_dispatch::unsubscribe_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+            .expect("a valid key"),
     );
     config.worker_id = "bench".into();
     config.sms_batch = 500;

@@ -195,8 +195,8 @@ pub fn public_functions_url(
         .to_string()
 }
 
-/// The unsubscribe-link key, derived from the text of `GIMBAL_ENCRYPTION_KEY` (the same
-/// derivation the `unsubscribe` function verifies with).
-pub fn unsubscribe_key(encryption_key: &str) -> [u8; 32] {
-    gimbal_campaigns::unsubscribe::link_key(encryption_key.as_bytes())
+/// The unsubscribe-link key, derived from `GIMBAL_ENCRYPTION_KEY` (base64 of 32 bytes) exactly
+/// as the `unsubscribe` function derives the key it verifies with; `None` for a malformed key.
+pub fn unsubscribe_key(encryption_key_b64: &str) -> Option<[u8; 32]> {
+    gimbal_campaigns::unsubscribe::link_key_from_base64(encryption_key_b64)
 }

@@ -43,7 +43,7 @@ async fn email_campaign_reaches_each_consenting_unsuppressed_recipient_once() {
     let url = header.trim_start_matches('<').trim_end_matches('>');
     assert!(url.starts_with("https://functions.example.test/functions/v1/unsubscribe?token="));
     let claim = unsubscribe::verify(
-        &gimbal_dispatch::unsubscribe_key(KEY),
+        &gimbal_dispatch::unsubscribe_key(KEY).unwrap(),
         url.split("token=").nth(1).unwrap(),
     )
     .unwrap();

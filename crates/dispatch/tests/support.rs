@@ -57,7 +57,7 @@ impl Harness {
     pub fn config(&self) -> DispatchConfig {
         let mut config = DispatchConfig::new(
             "https://functions.example.test/functions/v1",
-            gimbal_dispatch::unsubscribe_key(KEY),
+            gimbal_dispatch::unsubscribe_key(KEY).unwrap(),
         );
         config.worker_id = "test".into();
         config.lease = Duration::from_secs(30);

@@ -87,7 +87,8 @@ fn dispatcher(
     );
     let mut dispatch = gimbal_dispatch::DispatchConfig::new(
         &functions_url,
-        gimbal_dispatch::unsubscribe_key(config.encryption_key.expose_secret()),
+        gimbal_dispatch::unsubscribe_key(config.encryption_key.expose_secret())
+            .context("GIMBAL_ENCRYPTION_KEY must be base64 of 32 bytes")?,
     );
     dispatch.worker_id = worker.worker_id.clone();
     Ok(gimbal_dispatch::Dispatcher::new(pool, providers, dispatch))

@@ -84,7 +84,9 @@ async fn test_send(
     );
     let config = gimbal_dispatch::DispatchConfig::new(
         &functions_url,
-        gimbal_dispatch::unsubscribe_key(app.config.encryption_key.expose_secret()),
+        gimbal_dispatch::unsubscribe_key(app.config.encryption_key.expose_secret()).ok_or_else(
+            || ApiError::Unavailable("GIMBAL_ENCRYPTION_KEY is not 32 bytes of base64".into()),
+        )?,
     );
     let result = gimbal_dispatch::control::test_send(&tx, input.campaign_id, address, &config)
         .await
