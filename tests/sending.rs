@@ -308,7 +308,9 @@ async fn the_unsubscribe_link_a_campaign_sends_unsubscribes_its_recipient() {
         .unwrap();
     let (to, headers): (String, Value) = (row.get(0), row.get(1));
     // `List-Unsubscribe: <https://…/functions/v1/unsubscribe?token=…>`, as the dispatcher wrote it
-    let header = headers["List-Unsubscribe"].as_str().expect("List-Unsubscribe");
+    let header = headers["List-Unsubscribe"]
+        .as_str()
+        .expect("List-Unsubscribe");
     let token = header
         .split("token=")
         .nth(1)

@@ -178,10 +178,13 @@ pub(crate) fn job_failure(err: &DispatchError) -> JobFailure {
     }
 }
 
-/// The public base URL of the functions: `GIMBAL_PUBLIC_FUNCTIONS_URL` when set, else
+/// The public base URL of the functions, which unsubscribe links and Twilio status callbacks
+/// point at: `GIMBAL_PUBLIC_FUNCTIONS_URL` when set, else `<GIMBAL_PUBLIC_URL><prefix>/functions/v1`
+/// (the origin the webhooks verify Twilio's signature against, so callbacks verify), else
 /// `<SUPABASE_URL>/functions/v1` (where the Supabase forwarders live), else this host's own
 /// address (local use).
 pub fn public_functions_url(
+    public_url: Option<&str>,
     supabase_url: Option<&str>,
     bind: std::net::SocketAddr,
     path_prefix: &str,
@@ -189,6 +192,9 @@ pub fn public_functions_url(
     std::env::var("GIMBAL_PUBLIC_FUNCTIONS_URL")
         .ok()
         .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            public_url.map(|u| format!("{}{path_prefix}/functions/v1", u.trim_end_matches('/')))
+        })
         .or_else(|| supabase_url.map(|u| format!("{}/functions/v1", u.trim_end_matches('/'))))
         .unwrap_or_else(|| format!("http://{bind}{path_prefix}/functions/v1"))
         .trim_end_matches('/')

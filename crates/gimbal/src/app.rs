@@ -81,6 +81,7 @@ fn dispatcher(
         gimbal_providers::ProviderConfig::from_env().context("provider configuration")?;
     let providers = gimbal_providers::Providers::build(&provider_config, pool.clone())?;
     let functions_url = gimbal_dispatch::public_functions_url(
+        config.webhooks.public_url.as_deref(),
         config.supabase_url.as_deref(),
         config.bind,
         &config.path_prefix,

@@ -78,6 +78,7 @@ async fn test_send(
         _ => claims["email"].as_str(),
     };
     let functions_url = gimbal_dispatch::public_functions_url(
+        app.config.webhooks.public_url.as_deref(),
         app.config.supabase_url.as_deref(),
         app.config.bind,
         &app.config.path_prefix,
