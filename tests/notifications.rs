@@ -355,3 +355,36 @@ async fn preferences_show_defaults_and_reject_unknown_events() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_finished_report_run_tells_whoever_asked_for_it() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    let before = jobs(&app, "notifications.event").await.len();
+    // a run the user started finishes; a run that fails is not "ready"; inserting a finished
+    // row (as the fixtures do) raises nothing either.
+    app.as_superuser(
+        "insert into public.report_runs (id, report_id, format, status, created_by) values
+           ('00000018-0000-4000-8000-0000000000f1', '00000016-0000-4000-8000-00000000000b', 'pdf', 'running', '00000000-0000-4000-8000-00000000000b'),
+           ('00000018-0000-4000-8000-0000000000f2', '00000016-0000-4000-8000-00000000000b', 'csv', 'running', '00000000-0000-4000-8000-00000000000b');
+         update public.report_runs set status = 'succeeded', finished_at = now()
+          where id = '00000018-0000-4000-8000-0000000000f1';
+         update public.report_runs set status = 'failed', error = 'boom', finished_at = now()
+          where id = '00000018-0000-4000-8000-0000000000f2';",
+    )
+    .await;
+    let events = jobs(&app, "notifications.event").await;
+    assert_eq!(events.len(), before + 1, "{events:?}");
+    let event = events.last().unwrap();
+    assert_eq!(event["event_type"], "report.ready");
+    assert_eq!(event["user_id"], USER);
+    assert_eq!(event["subject"]["format"], "pdf");
+
+    app.state.jobs.tick(20).await.unwrap();
+    let rows = notifications_of(&app, USER).await;
+    assert!(
+        rows.iter().any(|r| r["kind"] == "report.ready"
+            && r["title"].as_str().unwrap_or("").ends_with("is ready")),
+        "{rows:?}"
+    );
+}
