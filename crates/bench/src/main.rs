@@ -48,6 +48,14 @@ const SCENARIOS: &[(&str, &str)] = &[
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // Warnings and errors of the host under test reach stderr (RUST_LOG overrides).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let Some(name) = args.iter().find(|a| !a.starts_with("--")) else {
         print_usage();
         bail!("no scenario given");

@@ -111,8 +111,9 @@ pub async fn ingest(
         };
         match result {
             Ok(outcome) => return Ok(outcome),
-            Err(e) if attempt < 4 && retryable(&e) => {
+            Err(e) if attempt < 6 && retryable(&e) => {
                 tracing::warn!(attempt, "event batch deadlocked; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e.into()),
@@ -251,6 +252,8 @@ per_message as (
   from fresh
   where message_id is not null and status is not null
   group by message_id
+  -- messages are locked in id order by every batch, so concurrent batches do not deadlock.
+  order by message_id
 ),
 updated as (
   update public.email_messages m set
