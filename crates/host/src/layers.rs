@@ -38,20 +38,26 @@ const ALLOWED_HEADERS: [&str; 8] = [
 /// A function's routes behind its authentication check.
 pub fn function_router(state: &AppState, function: &Function) -> Router<AppState> {
     let verify_jwt = function.verify_jwt;
-    (function.router)()
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
+    let router = (function.router)().method_not_allowed_fallback(method_not_allowed);
+    // Functions without a JWT (provider webhooks, unsubscribe links, auth hooks) authenticate
+    // by a signature of their own and record their own refusals (`webhook.bad_signature`).
+    let router = if verify_jwt {
+        router.layer(middleware::from_fn_with_state(
             (state.clone(), function.name),
             record_denials,
         ))
-        .layer(middleware::from_fn_with_state(
-            (state.clone(), verify_jwt),
-            authenticate,
-        ))
+    } else {
+        router
+    };
+    router.layer(middleware::from_fn_with_state(
+        (state.clone(), verify_jwt),
+        authenticate,
+    ))
 }
 
-/// Every 403 a function answers is a security event in the audit log (`access.denied`, with
-/// the caller and the function), whatever refused the caller: a role check or RLS.
+/// Every 403 a JWT-verified function answers is a security event in the audit log
+/// (`access.denied`, with the caller and the function), whatever refused the caller: a role
+/// check or RLS.
 async fn record_denials(
     State((app, function)): State<(AppState, &'static str)>,
     request: Request,
