@@ -3,6 +3,7 @@
 mod admin_users;
 mod app_settings;
 mod audit;
+mod auth_hook;
 mod campaigns;
 mod contacts_import;
 mod cors;

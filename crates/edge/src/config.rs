@@ -83,6 +83,8 @@ pub struct WebhookConfig {
     pub sendgrid_public_key: Option<String>,
     /// Oldest `X-Twilio-Email-Event-Webhook-Timestamp` accepted, in seconds (replay window).
     pub sendgrid_max_age_secs: u64,
+    /// The secret of Supabase Auth's HTTP hooks (`v1,whsec_<base64>`), for `auth-hook`.
+    pub auth_hook_secret: Option<SecretString>,
 }
 
 /// Base URLs of the providers' APIs.
@@ -325,6 +327,7 @@ fn webhook_config(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookCon
         twilio_auth_token: lookup("TWILIO_AUTH_TOKEN").map(SecretString::from),
         sendgrid_public_key: lookup("SENDGRID_WEBHOOK_PUBLIC_KEY").map(|k| k.trim().to_string()),
         sendgrid_max_age_secs: parsed(lookup, "SENDGRID_WEBHOOK_MAX_AGE_SECS", 24 * 3600)?,
+        auth_hook_secret: lookup("SUPABASE_AUTH_HOOK_SECRET").map(SecretString::from),
     })
 }
 

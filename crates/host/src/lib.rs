@@ -44,6 +44,7 @@ pub const FUNCTIONS: &[Function] = &[
     gimbal_fn_app_settings::FUNCTION,
     gimbal_fn_integrations::FUNCTION,
     gimbal_fn_notifications::FUNCTION,
+    gimbal_fn_auth_hook::FUNCTION,
     gimbal_fn_import_csv::FUNCTION,
     gimbal_fn_sync::FUNCTION,
     gimbal_fn_test_connection::FUNCTION,
