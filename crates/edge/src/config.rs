@@ -51,11 +51,9 @@ pub struct Config {
     pub import_max_bytes: u64,
     /// Statement timeout of an import's load (the per-role timeouts are for short requests).
     pub import_statement_timeout: Duration,
-    /// Provider endpoints for connectors (defaults: Google's and Meta's public APIs); set for
-    /// regional endpoints, proxies or local test servers. Never taken from a source's settings.
+    /// The GA4 Data API endpoint for connectors (default: Google's); Google's token endpoint
+    /// and Meta's Graph API are `provider_urls`. Never taken from a source's settings.
     pub ga4_api_url: Option<String>,
-    pub google_token_url: Option<String>,
-    pub meta_graph_url: Option<String>,
     /// Signs OAuth `state` (and derives PKCE verifiers); OAuth is off without it.
     pub oauth_state_secret: Option<SecretString>,
     /// The public URL of the `oauth-callback` function, as registered with the providers.
@@ -64,10 +62,9 @@ pub struct Config {
     pub google_client_secret: Option<SecretString>,
     pub meta_app_id: Option<String>,
     pub meta_app_secret: Option<SecretString>,
-    /// Local file store for report files when Supabase Storage is not configured.
+    /// Local file store for report files when Supabase Storage is not configured; its links
+    /// start at `webhooks.public_url` (`GIMBAL_PUBLIC_URL`), how clients reach this host.
     pub storage_dir: Option<std::path::PathBuf>,
-    /// How clients reach this host (scheme and authority), for links to local files.
-    pub public_url: Option<String>,
 }
 
 /// What provider webhooks are verified with. Each is optional: a webhook whose key is not
@@ -177,8 +174,6 @@ impl Config {
                 900,
             )?,
             ga4_api_url: http_url(&lookup, "GIMBAL_GA4_API_URL")?,
-            google_token_url: http_url(&lookup, "GOOGLE_OAUTH_TOKEN_URL")?,
-            meta_graph_url: http_url(&lookup, "META_GRAPH_API_URL")?,
             oauth_state_secret: match lookup("GIMBAL_OAUTH_STATE_SECRET") {
                 Some(s) if s.len() < 32 => {
                     return Err(invalid(
@@ -194,13 +189,6 @@ impl Config {
             meta_app_id: lookup("GIMBAL_META_APP_ID"),
             meta_app_secret: lookup("GIMBAL_META_APP_SECRET").map(SecretString::from),
             storage_dir: lookup("GIMBAL_STORAGE_DIR").map(std::path::PathBuf::from),
-            public_url: match lookup("GIMBAL_PUBLIC_URL") {
-                Some(url) => {
-                    validate_http_url("GIMBAL_PUBLIC_URL", &url)?;
-                    Some(url.trim_end_matches('/').to_string())
-                }
-                None => None,
-            },
         })
     }
 

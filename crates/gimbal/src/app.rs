@@ -64,8 +64,8 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
 pub fn provider_urls(config: &Config) -> gimbal_sync::ProviderUrls {
     gimbal_sync::ProviderUrls::with_overrides(
         config.ga4_api_url.as_deref(),
-        config.google_token_url.as_deref(),
-        config.meta_graph_url.as_deref(),
+        Some(config.provider_urls.google_token.as_str()),
+        Some(config.provider_urls.meta_graph.as_str()),
     )
 }
 

@@ -64,6 +64,7 @@ impl LocalStore {
     pub fn from_config(config: &Config) -> Option<LocalStore> {
         let dir = config.storage_dir.clone()?;
         let base = config
+            .webhooks
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.bind));

@@ -87,8 +87,8 @@ async fn callback(
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let urls = gimbal_sync::ProviderUrls::with_overrides(
         app.config.ga4_api_url.as_deref(),
-        app.config.google_token_url.as_deref(),
-        app.config.meta_graph_url.as_deref(),
+        Some(app.config.provider_urls.google_token.as_str()),
+        Some(app.config.provider_urls.meta_graph.as_str()),
     );
     let oauth = match claims.provider {
         Provider::Ga4 => OAuthApp::configured(
