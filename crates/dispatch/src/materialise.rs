@@ -8,19 +8,22 @@
 //! `unnest` statement. SMS rows get the recipient's zone and, when outside quiet hours, the
 //! instant the next window opens (`not_before`).
 //!
-//! The whole pass is one transaction under an advisory lock on the campaign: a second worker
-//! waits, then finds it done; a crash rolls it back and the next run starts again.
+//! One run at a time materialises a campaign (an advisory lock); the chunks it writes commit
+//! one by one so the campaign's senders start on the first chunk while the rest is rendered.
+//! `materialised_at` in the campaign's stats marks the end; until then no run completes the
+//! campaign. A crash part way is repaired by the next run (see [`materialise`]).
 
 use chrono::{DateTime, Utc};
 use gimbal_campaigns::unsubscribe::{UnsubscribeClaim, link};
-use gimbal_db::Transaction;
+use gimbal_db::{Pool, Transaction};
 use gimbal_templates::Template;
 use serde_json::{Value, json};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    DispatchConfig, DispatchError, control::Prepared, quiet_hours::zone_or, settings::Settings,
+    DispatchConfig, DispatchError, Dispatcher, control::Prepared, quiet_hours::zone_or,
+    settings::Settings,
 };
 
 /// Rows rendered and inserted per round trip.
@@ -117,9 +120,40 @@ pub struct Audience {
     pub suppressed: i64,
 }
 
-/// Materialises the recipients of `campaign_id` unless already done. Returns whether it did.
+/// Whether the campaign's recipients are all materialised.
+pub async fn is_done(tx: &Transaction<'_>, campaign_id: Uuid) -> Result<bool, DispatchError> {
+    Ok(tx
+        .query_opt(
+            "select stats ? 'materialised_at' from public.campaigns where id = $1",
+            &[&campaign_id],
+        )
+        .await?
+        .is_none_or(|r| r.get(0)))
+}
+
+/// Takes the campaign's materialisation lock for the rest of `tx` if nobody holds it.
+pub async fn try_lock(tx: &Transaction<'_>, campaign_id: Uuid) -> Result<bool, DispatchError> {
+    Ok(tx
+        .query_one(
+            "select pg_try_advisory_xact_lock(hashtext('gimbal.materialise'), hashtext($1::text))",
+            &[&campaign_id.to_string()],
+        )
+        .await?
+        .get(0))
+}
+
+/// Materialises the recipients of `campaign_id` unless that is done, or being done by another
+/// run. Returns whether this call did it.
+///
+/// The audience is read through one portal in a transaction that holds the campaign's
+/// materialisation lock; each rendered chunk is inserted and counted in its own transaction
+/// on a second connection, so senders can claim the first messages while the rest are still
+/// being rendered. A crash part way leaves committed chunks behind and no `materialised_at`:
+/// the next run reads the audience again and the unique (campaign, contact) index turns the
+/// rows it already has into no-ops, so nobody gets two messages and every count is counted
+/// once (only rows actually inserted are counted).
 pub async fn materialise(
-    tx: &Transaction<'_>,
+    pool: &Pool,
     config: &DispatchConfig,
     campaign_id: Uuid,
     audience_id: Uuid,
@@ -127,22 +161,12 @@ pub async fn materialise(
     prepared: &Prepared,
     settings: &Settings,
 ) -> Result<bool, DispatchError> {
-    tx.execute(
-        "select pg_advisory_xact_lock(hashtext('gimbal.materialise'), hashtext($1::text))",
-        &[&campaign_id.to_string()],
-    )
-    .await?;
-    let done: bool = tx
-        .query_one(
-            "select stats ? 'materialised_at' from public.campaigns where id = $1",
-            &[&campaign_id],
-        )
-        .await?
-        .get(0);
-    if done {
+    let mut reader = pool.get().await?;
+    let tx = Dispatcher::service(&mut reader, "dispatch/materialise").await?;
+    if !try_lock(&tx, campaign_id).await? || is_done(&tx, campaign_id).await? {
         return Ok(false);
     }
-    let audience = count_audience(tx, audience_id, channel).await?;
+    let audience = count_audience(&tx, audience_id, channel).await?;
     let (address, consent) = columns(channel);
     let sql = format!(
         "select {CONTACT_COLUMNS}
@@ -155,41 +179,66 @@ pub async fn materialise(
     );
     let statement = tx.prepare(&sql).await?;
     let portal = tx.bind(&statement, &[&audience_id, &channel]).await?;
-    let mut inserted = 0i64;
-    let mut render_failed = 0i64;
-    loop {
-        let rows = tx.query_portal(&portal, CHUNK).await?;
-        if rows.is_empty() {
-            break;
-        }
+    let full = usize::try_from(CHUNK).unwrap_or(usize::MAX);
+    let mut rows = tx.query_portal(&portal, CHUNK).await?;
+    while !rows.is_empty() {
+        let last = rows.len() < full;
         let batch = render_chunk(config, campaign_id, channel, prepared, settings, &rows);
-        render_failed += batch.failed;
-        inserted += insert_chunk(tx, campaign_id, channel, &batch).await?;
-        if rows.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX) {
-            break;
-        }
+        // the next chunk is read while this one is written
+        let (written, next) =
+            tokio::join!(write_chunk(pool, campaign_id, channel, &batch), async {
+                if last {
+                    Ok(Vec::new())
+                } else {
+                    tx.query_portal(&portal, CHUNK).await
+                }
+            });
+        written?;
+        rows = next?;
     }
     let stats = json!({
         "audience": audience.members,
         "no_address": audience.no_address,
         "no_consent": audience.no_consent,
         "suppressed": audience.suppressed,
-        "recipients": inserted,
-        "render_failed": render_failed,
-        "failed": render_failed,
     });
-    tx.execute(
+    let mut writer = pool.get().await?;
+    let wtx = Dispatcher::service(&mut writer, "dispatch/materialise").await?;
+    wtx.execute(
         "select app_private.add_campaign_stats($1, $2)",
         &[&campaign_id, &stats],
     )
     .await?;
-    tx.execute(
+    wtx.execute(
         "update public.campaigns set stats = stats || jsonb_build_object('materialised_at', clock_timestamp())
          where id = $1",
         &[&campaign_id],
     )
     .await?;
+    wtx.commit().await?;
+    tx.commit().await?;
     Ok(true)
+}
+
+/// Inserts one rendered chunk and adds what was actually inserted to the campaign's counters,
+/// in one transaction.
+async fn write_chunk(
+    pool: &Pool,
+    campaign_id: Uuid,
+    channel: &str,
+    batch: &Chunk,
+) -> Result<(), DispatchError> {
+    let mut client = pool.get().await?;
+    let tx = Dispatcher::service(&mut client, "dispatch/materialise").await?;
+    let (queued, failed) = insert_chunk(&tx, campaign_id, channel, batch).await?;
+    let stats = json!({"recipients": queued, "render_failed": failed, "failed": failed});
+    tx.execute(
+        "select app_private.add_campaign_stats($1, $2)",
+        &[&campaign_id, &stats],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn columns(channel: &str) -> (&'static str, &'static str) {
@@ -245,7 +294,6 @@ struct Chunk {
     not_before: Vec<Option<DateTime<Utc>>>,
     statuses: Vec<&'static str>,
     errors: Vec<Option<String>>,
-    failed: i64,
 }
 
 fn render_chunk(
@@ -284,10 +332,7 @@ fn render_chunk(
         })();
         let (subject, body, html, status, error) = match rendered {
             Ok((s, b, h)) => (s, b, h, "queued", None),
-            Err(e) => {
-                chunk.failed += 1;
-                (None, String::new(), None, "failed", Some(e.to_string()))
-            }
+            Err(e) => (None, String::new(), None, "failed", Some(e.to_string())),
         };
         let zone = zone_or(contact.time_zone.as_deref(), settings.default_time_zone);
         let at = settings.window.next_allowed(now, zone);
@@ -306,12 +351,13 @@ fn render_chunk(
     chunk
 }
 
+/// Inserts a chunk; returns how many `queued` and `failed` rows were new.
 async fn insert_chunk(
     tx: &Transaction<'_>,
     campaign_id: Uuid,
     channel: &str,
     c: &Chunk,
-) -> Result<i64, DispatchError> {
+) -> Result<(i64, i64), DispatchError> {
     let statuses: Vec<&str> = c.statuses.clone();
     let sql = if channel == "sms" {
         "insert into public.sms_messages
@@ -322,7 +368,8 @@ async fn insert_chunk(
          from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                      $8::timestamptz[])
            as v (contact_id, to_phone, body, status, error, zone, not_before)
-         on conflict do nothing"
+         on conflict do nothing
+         returning status"
     } else {
         "insert into public.email_messages
            (campaign_id, contact_id, to_email, subject, body, html_body, status, error_code,
@@ -332,11 +379,17 @@ async fn insert_chunk(
          from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                      $8::text[])
            as v (contact_id, to_email, body, status, error, subject, html)
-         on conflict do nothing"
+         on conflict do nothing
+         returning status"
     };
-    let inserted = if channel == "sms" {
-        tx.execute(
-            sql,
+    let sql = format!(
+        "with inserted as ({sql})
+         select count(*) filter (where status = 'queued'), count(*) filter (where status = 'failed')
+         from inserted"
+    );
+    let row = if channel == "sms" {
+        tx.query_one(
+            &sql,
             &[
                 &campaign_id,
                 &c.contact_ids,
@@ -350,8 +403,8 @@ async fn insert_chunk(
         )
         .await?
     } else {
-        tx.execute(
-            sql,
+        tx.query_one(
+            &sql,
             &[
                 &campaign_id,
                 &c.contact_ids,
@@ -365,5 +418,5 @@ async fn insert_chunk(
         )
         .await?
     };
-    Ok(i64::try_from(inserted).unwrap_or(i64::MAX) - c.failed)
+    Ok((row.get(0), row.get(1)))
 }

@@ -114,6 +114,8 @@ struct Delivery {
 
 enum Settle {
     Again,
+    /// Nobody is materialising the campaign and it is not done (a run died part way).
+    Materialise,
     Stop(String),
 }
 
@@ -180,29 +182,39 @@ impl Dispatcher {
                 return Ok(report);
             }
         };
-        let mut client = self.pool.get().await?;
-        let tx = Self::service(&mut client, "dispatch/materialise").await?;
-        report.materialised = materialise::materialise(
-            &tx,
+        // sending starts on the first materialised chunk
+        let (materialised, dispatched) = tokio::join!(
+            self.materialise(&campaign, &prepared, &settings),
+            self.dispatch_loop(&campaign, &settings, &prepared, owner, &mut report)
+        );
+        report.materialised |= materialised?;
+        dispatched?;
+        Ok(report)
+    }
+
+    async fn materialise(
+        &self,
+        campaign: &CampaignView,
+        prepared: &control::Prepared,
+        settings: &Settings,
+    ) -> Result<bool, RunError> {
+        Ok(materialise::materialise(
+            &self.pool,
             &self.config,
-            id,
+            campaign.id,
             campaign.audience_id.unwrap_or_default(),
             &campaign.channel,
-            &prepared,
-            &settings,
+            prepared,
+            settings,
         )
-        .await?;
-        tx.commit().await?;
-        drop(client);
-        self.dispatch_loop(&campaign, &settings, owner, &mut report)
-            .await?;
-        Ok(report)
+        .await?)
     }
 
     async fn dispatch_loop(
         &self,
         campaign: &CampaignView,
         settings: &Settings,
+        prepared: &control::Prepared,
         owner: &str,
         report: &mut RunReport,
     ) -> Result<(), RunError> {
@@ -232,6 +244,11 @@ impl Dispatcher {
             if claimed.is_empty() {
                 match self.settle(campaign).await? {
                     Settle::Again => continue,
+                    Settle::Materialise => {
+                        report.materialised |=
+                            self.materialise(campaign, prepared, settings).await?;
+                        continue;
+                    }
                     Settle::Stop(outcome) => {
                         report.outcome = outcome;
                         return Ok(());
@@ -352,6 +369,7 @@ impl Dispatcher {
     async fn settle(&self, campaign: &CampaignView) -> Result<Settle, RunError> {
         let sql = format!(
             "select (select status from public.campaigns where id = $1),
+                    (select stats ? 'materialised_at' from public.campaigns where id = $1),
                     count(*) filter (where status = 'queued'),
                     min(coalesce(not_before, now())) filter (where status = 'queued'),
                     count(*) filter (where status = 'sending'),
@@ -363,17 +381,30 @@ impl Dispatcher {
         let mut client = self.pool.get().await?;
         let tx = Self::service(&mut client, "dispatch/settle").await?;
         let row = tx.query_one(&sql, &[&campaign.id]).await?;
-        tx.commit().await?;
-        drop(client);
         let status: String = row.get(0);
-        let queued: i64 = row.get(1);
-        let next_at: Option<DateTime<Utc>> = row.get(2);
-        let sending: i64 = row.get(3);
-        let lease_end: Option<DateTime<Utc>> = row.get(4);
-        let now: DateTime<Utc> = row.get(5);
+        let materialised: bool = row.get::<_, Option<bool>>(1).unwrap_or(true);
+        let queued: i64 = row.get(2);
+        let next_at: Option<DateTime<Utc>> = row.get(3);
+        let sending: i64 = row.get(4);
+        let lease_end: Option<DateTime<Utc>> = row.get(5);
+        let now: DateTime<Utc> = row.get(6);
         if status != "running" {
+            tx.commit().await?;
             return Ok(Settle::Stop(status));
         }
+        if !materialised {
+            // being materialised (by this run or another): wait for more rows; else it was
+            // left part way and this run finishes it
+            let free = materialise::try_lock(&tx, campaign.id).await?;
+            tx.commit().await?;
+            if free {
+                return Ok(Settle::Materialise);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return Ok(Settle::Again);
+        }
+        tx.commit().await?;
+        drop(client);
         if queued > 0 {
             let at = next_at.unwrap_or(now);
             if at <= now {

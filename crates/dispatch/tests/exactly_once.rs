@@ -219,3 +219,63 @@ async fn a_recipient_whose_data_leaves_a_hole_is_failed_not_sent() {
     assert_eq!(stats["stats"]["render_failed"], 1);
     assert_eq!(stats["stats"]["recipients"], 2);
 }
+
+#[tokio::test]
+async fn a_materialisation_cut_short_is_finished_by_the_next_run_without_duplicates() {
+    let h = Harness::new().await;
+    let id = h.campaign("email", 30, None, "{}").await;
+    // what a run that died after committing its first chunk leaves: ten rows and their count,
+    // and no `materialised_at`
+    h.sql(&format!(
+        "insert into public.email_messages (campaign_id, contact_id, to_email, subject, body, status)
+         select '{id}', c.id, c.email, 'Hello', 'Hi, news.', 'queued'
+         from public.contacts c order by c.email limit 10;
+         select app_private.add_campaign_stats('{id}', '{{\"recipients\": 10}}');"
+    ))
+    .await;
+
+    let report = h.dispatcher().run_campaign(id, "w1").await.unwrap();
+
+    assert_eq!(report.outcome, "completed");
+    assert!(report.materialised, "the run finished the materialisation");
+    assert_eq!(report.sent, 30);
+    assert_eq!(h.sendgrid.received().len(), 30);
+    assert!(h.sendgrid.duplicates().is_empty());
+    let stats = h.stats(id).await;
+    assert_eq!(
+        stats["stats"]["recipients"], 30,
+        "each recipient counted once"
+    );
+    assert_eq!(stats["stats"]["sent"], 30);
+    assert!(stats["stats"]["materialised_at"].is_string());
+}
+
+#[tokio::test]
+async fn senders_wait_for_a_materialisation_in_progress_before_completing() {
+    let h = Harness::new().await;
+    let id = h.campaign("email", 30, None, "{}").await;
+    // another worker holds the campaign's materialisation lock
+    let mut holder = h.db.superuser().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        "select pg_advisory_xact_lock(hashtext('gimbal.materialise'), hashtext($1::text))",
+        &[&id.to_string()],
+    )
+    .await
+    .unwrap();
+    let dispatcher = h.dispatcher();
+    let run = tokio::spawn(async move { dispatcher.run_campaign(id, "w1").await });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !run.is_finished(),
+        "the run waits rather than completing an empty campaign"
+    );
+    assert_eq!(h.stats(id).await["status"], "running");
+    // the holder dies without materialising anything: the waiting run does it
+    tx.rollback().await.unwrap();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.outcome, "completed");
+    assert!(report.materialised);
+    assert_eq!(report.sent, 30);
+    assert_eq!(h.sendgrid.received().len(), 30);
+}
