@@ -1,8 +1,8 @@
 //! Turning a campaign's audience into message rows, once.
 //!
 //! Recipients are the audience's contacts with an address for the channel and consent
-//! `granted` for it, minus the suppression list — one set-based query, streamed through a
-//! portal in chunks so a million recipients never sit in memory. Each chunk is rendered
+//! `granted` for it, minus the suppression list — one set-based query, read in keyset pages
+//! so a million recipients never sit in memory. Each page is rendered
 //! (strictly: a recipient whose data leaves a variable without value or default becomes a
 //! `failed` row with `render_failed`, never a message with a hole) and inserted with one
 //! `unnest` statement. SMS rows get the recipient's zone and, when outside quiet hours, the
@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Rows rendered and inserted per round trip.
-const CHUNK: i32 = 5_000;
+const CHUNK: i64 = 5_000;
 
 pub const CONTACT_COLUMNS: &str =
     "c.id, c.email, c.phone, c.first_name, c.last_name, c.locale, c.time_zone, c.attributes";
@@ -145,7 +145,7 @@ pub async fn try_lock(tx: &Transaction<'_>, campaign_id: Uuid) -> Result<bool, D
 /// Materialises the recipients of `campaign_id` unless that is done, or being done by another
 /// run. Returns whether this call did it.
 ///
-/// The audience is read through one portal in a transaction that holds the campaign's
+/// The audience is read in keyset pages, in a transaction that holds the campaign's
 /// materialisation lock; each rendered chunk is inserted and counted in its own transaction
 /// on a second connection, so senders can claim the first messages while the rest are still
 /// being rendered. A crash part way leaves committed chunks behind and no `materialised_at`:
@@ -168,29 +168,41 @@ pub async fn materialise(
     }
     let audience = count_audience(&tx, audience_id, channel).await?;
     let (address, consent) = columns(channel);
+    // keyset pages, each its own statement: no snapshot is held between them, so the rows the
+    // senders claim and record meanwhile can be cleaned up as they go
     let sql = format!(
         "select {CONTACT_COLUMNS}
          from public.audience_contacts ac
          join public.contacts c on c.id = ac.contact_id
-         where ac.audience_id = $1 and c.{address} is not null and c.{consent} = 'granted'
+         where ac.audience_id = $1 and ac.contact_id > $3
+           and c.{address} is not null and c.{consent} = 'granted'
            and not exists (select 1 from public.suppressions s
-                           where s.channel = $2 and s.address = {normalised})",
+                           where s.channel = $2 and s.address = {normalised})
+         order by ac.contact_id
+         limit $4",
         normalised = normalised(channel),
     );
     let statement = tx.prepare(&sql).await?;
-    let portal = tx.bind(&statement, &[&audience_id, &channel]).await?;
-    let full = usize::try_from(CHUNK).unwrap_or(usize::MAX);
-    let mut rows = tx.query_portal(&portal, CHUNK).await?;
+    let page = |after: Uuid| {
+        let statement = &statement;
+        let tx = &tx;
+        async move {
+            tx.query(statement, &[&audience_id, &channel, &after, &CHUNK])
+                .await
+        }
+    };
+    let mut rows = page(Uuid::nil()).await?;
     while !rows.is_empty() {
-        let last = rows.len() < full;
+        let after: Uuid = rows[rows.len() - 1].get(0);
+        let last = rows.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX);
         let batch = render_chunk(config, campaign_id, channel, prepared, settings, &rows);
-        // the next chunk is read while this one is written
+        // the next page is read while this one is written
         let (written, next) =
             tokio::join!(write_chunk(pool, campaign_id, channel, &batch), async {
                 if last {
                     Ok(Vec::new())
                 } else {
-                    tx.query_portal(&portal, CHUNK).await
+                    page(after).await
                 }
             });
         written?;
