@@ -3,7 +3,7 @@
 -- contact per campaign, and one message per transactional job.
 
 begin;
-select plan(21);
+select plan(25);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 values
@@ -108,6 +108,10 @@ select lives_ok(
 );
 select has_index('public', 'sms_messages', 'sms_messages_campaign_id_idx', 'claims and the lease sweep go by (campaign_id, status) (sms)');
 select has_index('public', 'email_messages', 'email_messages_campaign_id_idx', 'claims and the lease sweep go by (campaign_id, status) (email)');
+select has_index('public', 'sms_messages', 'sms_messages_contact_campaign_key', array['contact_id', 'campaign_id'], 'one message per contact and campaign, led by contact_id (sms)');
+select has_index('public', 'email_messages', 'email_messages_contact_campaign_key', array['contact_id', 'campaign_id'], 'one message per contact and campaign, led by contact_id (email)');
+select hasnt_index('public', 'email_messages', 'email_messages_contact_id_idx', 'the contact_id index is covered by the unique one (email)');
+select hasnt_index('public', 'sms_messages', 'sms_messages_contact_id_idx', 'the contact_id index is covered by the unique one (sms)');
 reset role;
 
 select * from finish();
