@@ -21,6 +21,7 @@ mod pgtap;
 mod render_template;
 mod reports;
 mod rls_matrix;
+mod scheduled_campaigns;
 mod scope;
 mod sending;
 mod sync;

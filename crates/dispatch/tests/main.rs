@@ -7,4 +7,5 @@ mod control;
 mod exactly_once;
 mod faults;
 mod quiet_hours;
+mod scheduled;
 mod transactional;
