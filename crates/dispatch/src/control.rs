@@ -375,7 +375,7 @@ async fn drop_queued(tx: &Transaction<'_>, id: Uuid, channel: &str) -> Result<i6
         .await?;
     let dropped: i64 = row.get(0);
     tx.execute(
-        "select app_private.add_campaign_stats($1, jsonb_build_object('cancelled_unsent', $2::bigint))",
+        "select app_private.add_campaign_stats($1, jsonb_build_object('cancelled_unsent', $2::bigint, 'queued', -$2::bigint))",
         &[&id, &dropped],
     )
     .await?;

@@ -205,6 +205,13 @@ impl Dispatcher {
     }
 }
 
+/// The segments an SMS body takes, as stored on its row (`None` for an empty body: the column
+/// counts at least one).
+pub(crate) fn sms_segments(body: &str) -> Option<i32> {
+    let segments = gimbal_templates::sms_segments(body).segments;
+    (segments > 0).then(|| i32::try_from(segments).unwrap_or(i32::MAX))
+}
+
 /// Maps an engine error to what the job queue should do with the run.
 pub(crate) fn job_failure(err: &DispatchError) -> JobFailure {
     match err {

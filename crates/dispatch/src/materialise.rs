@@ -6,7 +6,11 @@
 //! (strictly: a recipient whose data leaves a variable without value or default becomes a
 //! `failed` row with `render_failed`, never a message with a hole) and inserted with one
 //! `unnest` statement. SMS rows get the recipient's zone and, when outside quiet hours, the
-//! instant the next window opens (`not_before`).
+//! instant the next window opens (`not_before`), and the segments their body takes.
+//!
+//! The campaign's `stats` gain the progress counters the run then keeps: `queued` (messages
+//! not yet settled: waiting or in flight), `deferred` (messages put off to the recipient's next
+//! sending window, counted each time) and, for SMS, `segments` (of every message queued).
 //!
 //! The whole pass is one transaction under an advisory lock on the campaign: a second worker
 //! waits, then finds it done; a crash rolls it back and the next run starts again.
@@ -157,6 +161,7 @@ pub async fn materialise(
     let portal = tx.bind(&statement, &[&audience_id, &channel]).await?;
     let mut inserted = 0i64;
     let mut render_failed = 0i64;
+    let (mut deferred, mut segments) = (0i64, 0i64);
     loop {
         let rows = tx.query_portal(&portal, CHUNK).await?;
         if rows.is_empty() {
@@ -164,6 +169,13 @@ pub async fn materialise(
         }
         let batch = render_chunk(config, campaign_id, channel, prepared, settings, &rows);
         render_failed += batch.failed;
+        deferred += batch.deferred;
+        segments += batch
+            .segments
+            .iter()
+            .flatten()
+            .map(|&s| i64::from(s))
+            .sum::<i64>();
         inserted += insert_chunk(tx, campaign_id, channel, &batch).await?;
         if rows.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX) {
             break;
@@ -177,7 +189,16 @@ pub async fn materialise(
         "recipients": inserted,
         "render_failed": render_failed,
         "failed": render_failed,
+        "queued": inserted,
+        "deferred": deferred,
     });
+    let stats = if channel == "sms" {
+        let mut stats = stats;
+        stats["segments"] = json!(segments);
+        stats
+    } else {
+        stats
+    };
     tx.execute(
         "select app_private.add_campaign_stats($1, $2)",
         &[&campaign_id, &stats],
@@ -245,7 +266,11 @@ struct Chunk {
     not_before: Vec<Option<DateTime<Utc>>>,
     statuses: Vec<&'static str>,
     errors: Vec<Option<String>>,
+    /// SMS segments of each rendered body (`None` for email and for render failures).
+    segments: Vec<Option<i32>>,
     failed: i64,
+    /// Queued rows that wait for the recipient's sending window.
+    deferred: i64,
 }
 
 fn render_chunk(
@@ -291,6 +316,13 @@ fn render_chunk(
         };
         let zone = zone_or(contact.time_zone.as_deref(), settings.default_time_zone);
         let at = settings.window.next_allowed(now, zone);
+        let sms_queued = channel == "sms" && status == "queued";
+        chunk
+            .segments
+            .push(sms_queued.then(|| crate::sms_segments(&body)).flatten());
+        if sms_queued && at > now {
+            chunk.deferred += 1;
+        }
         chunk.contact_ids.push(contact.id.unwrap_or_default());
         chunk.to.push(address);
         chunk.subjects.push(subject);
@@ -316,12 +348,13 @@ async fn insert_chunk(
     let sql = if channel == "sms" {
         "insert into public.sms_messages
            (campaign_id, contact_id, to_phone, body, status, error_code, error_message,
-            recipient_time_zone, not_before)
+            recipient_time_zone, not_before, segments)
          select $1, v.contact_id, v.to_phone, v.body, v.status,
-                case when v.error is not null then 'render_failed' end, v.error, v.zone, v.not_before
+                case when v.error is not null then 'render_failed' end, v.error, v.zone, v.not_before,
+                v.segments
          from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::timestamptz[])
-           as v (contact_id, to_phone, body, status, error, zone, not_before)
+                     $8::timestamptz[], $9::int4[])
+           as v (contact_id, to_phone, body, status, error, zone, not_before, segments)
          on conflict do nothing"
     } else {
         "insert into public.email_messages
@@ -346,6 +379,7 @@ async fn insert_chunk(
                 &c.errors,
                 &c.zones,
                 &c.not_before,
+                &c.segments,
             ],
         )
         .await?

@@ -4,6 +4,7 @@
 mod support;
 
 mod control;
+mod counts;
 mod exactly_once;
 mod faults;
 mod quiet_hours;
