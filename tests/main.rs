@@ -26,4 +26,5 @@ mod scope;
 mod sending;
 mod sync;
 mod tokens;
+mod webhook_keys;
 mod webhooks;
