@@ -310,8 +310,19 @@ pub async fn apply(
     rows: &mut mpsc::Receiver<Parsed>,
     options: &ImportOptions,
 ) -> Result<ImportReport, WriteError> {
+    apply_in_batches(tx, rows, options, BATCH_ROWS).await
+}
+
+/// [`apply`] with batches of `batch_rows` (the benchmark compares sizes).
+pub async fn apply_in_batches(
+    tx: &mut Transaction<'_>,
+    rows: &mut mpsc::Receiver<Parsed>,
+    options: &ImportOptions,
+    batch_rows: usize,
+) -> Result<ImportReport, WriteError> {
+    let batch_rows = batch_rows.max(1);
     let mut report = ImportReport::default();
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut batch = Vec::with_capacity(batch_rows);
     while let Some(parsed) = rows.recv().await {
         match parsed {
             Parsed::Fatal(e) => return Err(e.into()),
@@ -322,7 +333,7 @@ pub async fn apply(
             Parsed::Row(row) => {
                 report.rows += 1;
                 batch.push(*row);
-                if batch.len() == BATCH_ROWS {
+                if batch.len() == batch_rows {
                     write_batch(tx, std::mem::take(&mut batch), options, &mut report).await?;
                 }
             }
