@@ -268,3 +268,88 @@ async fn a_large_file_streams_through() {
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["created"], 3000, "{report}");
 }
+
+#[tokio::test]
+async fn repeated_addresses_in_one_batch_apply_in_file_order() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    let csv = "email,phone,first_name,plan,email_consent\n\
+               dup@example.com,,First,basic,yes\n\
+               other@example.com,(415) 555-2100,Other,,\n\
+               DUP@example.com,(415) 555-2101,Second,,\n\
+               ,(415) 555-2101,,pro,no\n\
+               third@example.com,,Third,,\n";
+    let (status, report) = import(&app, "user", &format!("?audience_id={AUDIENCE}"), csv).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (
+            report["created"].as_u64(),
+            report["updated"].as_u64(),
+            report["failed"].as_u64()
+        ),
+        (Some(3), Some(2), Some(0)),
+        "{report}"
+    );
+    // one contact for dup@: named by the later row, given the phone, then the plan, and the
+    // consent granted on line 2 denied on line 5
+    let row = app
+        .db
+        .superuser()
+        .await
+        .query_one(
+            "select first_name, phone, attributes->>'plan', email_consent from public.contacts
+             where lower(email) = 'dup@example.com'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: (String, String, String, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(
+        got,
+        (
+            "Second".into(),
+            "+14155552101".into(),
+            "pro".into(),
+            "denied".into()
+        )
+    );
+    assert_eq!(
+        count(&app, "select count(*) from public.contact_consents c join public.contacts k on k.id = c.contact_id
+                      where lower(k.email) = 'dup@example.com' and c.channel = 'email'").await,
+        2,
+        "the grant and the revocation are both recorded"
+    );
+    assert_eq!(report["added_to_audience"], 3, "{report}");
+}
+
+#[tokio::test]
+async fn a_refused_row_in_a_full_batch_is_reported_and_the_batch_kept() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    let mut csv = String::from("email,phone,first_name\n");
+    for i in 0..1500 {
+        if i == 700 {
+            // the email is one fixture contact's, the phone another's
+            csv.push_str("fixture.a.0@example.com,+15550100002,Clash\n");
+        } else {
+            csv.push_str(&format!("batch{i}@example.com,,Batch {i}\n"));
+        }
+    }
+    let (status, report) = import(&app, "user", "", &csv).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["failed"].as_u64()),
+        (Some(1499), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["line"], 702);
+    assert_eq!(report["errors"][0]["field"], "phone");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from public.contacts where email like 'batch%@example.com'"
+        )
+        .await,
+        1499
+    );
+}

@@ -2,7 +2,11 @@
 use std::{env, fs, path::Path};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // read when the script runs, not baked in when it was compiled: a build script binary
+    // reused from another checkout's target directory would otherwise embed that checkout's
+    // policies (or none, once it is gone).
+    let manifest = env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../..");
     let dir = root.join("policies");
     println!("cargo:rerun-if-changed={}", dir.display());
     // refinery embeds sql/ at compile time but does not tell cargo to watch it.
@@ -15,7 +19,7 @@ fn main() {
                 .filter(|n| n.ends_with(".sql"))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("policies directory {}: {e}", dir.display()));
     names.sort();
     let mut out = String::from("pub static POLICY_FILES: &[(&str, &str)] = &[\n");
     for name in &names {

@@ -123,6 +123,16 @@ fn email(v: &str) -> Result<(), &'static str> {
         .ok_or("must be an email address")
 }
 
+fn base64_der(v: &str) -> Result<(), &'static str> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .ok()
+        .filter(|der| der.len() >= 64)
+        .map(|_| ())
+        .ok_or("must be the base64 (DER) verification key SendGrid shows for the Event Webhook")
+}
+
 fn digits(v: &str) -> Result<(), &'static str> {
     (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
         .then_some(())
@@ -138,6 +148,8 @@ const TWILIO_FIELDS: &[Field] = &[
 const SENDGRID_FIELDS: &[Field] = &[
     field("api_key", true, true, any),
     field("from_email", false, false, email),
+    // the Event Webhook's verification key: public, so its last characters may be shown.
+    field("webhook_public_key", false, false, base64_der),
 ];
 const GA4_FIELDS: &[Field] = &[
     field("client_id", false, true, any),

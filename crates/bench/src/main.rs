@@ -3,6 +3,7 @@
 //! `key=value` figures (rate, peak memory, ratio). `--quick` runs a small size, for smoke tests.
 
 mod audit_overhead;
+mod contacts_import;
 mod csv_import;
 mod dashboard;
 mod memory;
@@ -42,6 +43,10 @@ const SCENARIOS: &[(&str, &str)] = &[
         "audit-overhead",
         "campaign inserts with the audit trigger vs without (per request and bulk)",
     ),
+    (
+        "contacts-import",
+        "100,000 contacts through the CSV contact import (new, then again as updates) vs COPY",
+    ),
 ];
 
 #[tokio::main]
@@ -72,6 +77,7 @@ async fn run(name: &str, quick: bool) -> anyhow::Result<()> {
         "dashboard" => dashboard::run(quick).await,
         "xlsx" => xlsx::run(quick),
         "audit-overhead" => audit_overhead::run(quick).await,
+        "contacts-import" => contacts_import::run(quick).await,
         other => {
             print_usage();
             bail!("unknown scenario {other:?}")

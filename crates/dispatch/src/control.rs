@@ -301,7 +301,7 @@ fn forbidden(id: Uuid) -> DispatchError {
 }
 
 /// Moves the campaign to running (or scheduled) and enqueues its jobs.
-async fn activate(
+pub(crate) async fn activate(
     tx: &Transaction<'_>,
     campaign: &CampaignView,
     from: &[&str],
@@ -375,7 +375,7 @@ async fn drop_queued(tx: &Transaction<'_>, id: Uuid, channel: &str) -> Result<i6
         .await?;
     let dropped: i64 = row.get(0);
     tx.execute(
-        "select app_private.add_campaign_stats($1, jsonb_build_object('cancelled_unsent', $2::bigint))",
+        "select app_private.add_campaign_stats($1, jsonb_build_object('cancelled_unsent', $2::bigint, 'queued', -$2::bigint))",
         &[&id, &dropped],
     )
     .await?;
@@ -384,7 +384,7 @@ async fn drop_queued(tx: &Transaction<'_>, id: Uuid, channel: &str) -> Result<i6
 
 /// Runs `work` as `service_role` inside the caller's transaction, then switches back. Only for
 /// the writes the caller's own (already RLS-checked) change requires.
-async fn as_service<T>(
+pub(crate) async fn as_service<T>(
     tx: &Transaction<'_>,
     work: impl Future<Output = T>,
 ) -> Result<T, DispatchError> {

@@ -9,6 +9,8 @@
 //!   provider call, records outcomes after, turns expired leases into `unknown`, honours rate
 //!   limits shared by all workers, quiet hours, `Retry-After`, and the auto-pause threshold.
 //! - [`transactional`]: the `email.send` / `sms.send` jobs other features enqueue.
+//! - [`scheduled`]: the `campaign.start` job and the `campaigns.start_due` sweep that start
+//!   scheduled campaigns at their `send_at`.
 //! - [`quiet_hours`], [`settings`], [`rate`]: the rules those follow.
 
 pub mod control;
@@ -16,14 +18,16 @@ pub mod materialise;
 pub mod quiet_hours;
 pub mod rate;
 pub mod run;
+pub mod scheduled;
 pub mod settings;
 pub mod transactional;
 
 use std::{sync::Arc, time::Duration};
 
 use gimbal_db::{Access, DbError, Pool, RequestScope, Transaction};
-use gimbal_jobs::{JobFailure, Registry};
+use gimbal_jobs::{JobFailure, JobResult, Registry};
 use gimbal_providers::Providers;
+use uuid::Uuid;
 
 pub use control::{ControlAction, Started};
 pub use run::RunReport;
@@ -158,6 +162,37 @@ impl Dispatcher {
             let engine = engine.clone();
             async move { transactional::sms_job(&engine, ctx, payload).await }
         });
+        let engine = self.clone();
+        registry.register(scheduled::CAMPAIGN_START, move |_ctx, payload| {
+            let engine = engine.clone();
+            async move {
+                let id = payload["campaign_id"]
+                    .as_str()
+                    .and_then(|s| s.parse::<Uuid>().ok())
+                    .ok_or_else(|| JobFailure::permanent("payload.campaign_id must be a uuid"))?;
+                engine.start_due(Some(id)).await
+            }
+        });
+        let engine = self.clone();
+        registry.register(scheduled::START_DUE, move |_ctx, _payload| {
+            let engine = engine.clone();
+            async move { engine.start_due(None).await }
+        });
+    }
+
+    /// Starts due scheduled campaigns (one, or all) in one service-role transaction.
+    pub async fn start_due(&self, only: Option<Uuid>) -> JobResult {
+        let run = async {
+            let mut client = self.pool.get().await?;
+            let tx = Self::service(&mut client, "dispatch/start-due").await?;
+            let outcomes = scheduled::start_due(&tx, only, self.config.parallelism).await?;
+            tx.commit().await.map_err(DbError::from)?;
+            Ok::<_, DispatchError>(outcomes)
+        };
+        match run.await {
+            Ok(outcomes) => Ok(serde_json::json!({ "started": outcomes })),
+            Err(e) => Err(job_failure(&e)),
+        }
     }
 
     /// A service-role transaction: the worker's explicit, narrow way into the data.
@@ -168,6 +203,13 @@ impl Dispatcher {
         let scope = RequestScope::service(path);
         Ok(gimbal_db::scope::begin(client, &scope, Access::ReadWrite).await?)
     }
+}
+
+/// The segments an SMS body takes, as stored on its row (`None` for an empty body: the column
+/// counts at least one).
+pub(crate) fn sms_segments(body: &str) -> Option<i32> {
+    let segments = gimbal_templates::sms_segments(body).segments;
+    (segments > 0).then(|| i32::try_from(segments).unwrap_or(i32::MAX))
 }
 
 /// Maps an engine error to what the job queue should do with the run.

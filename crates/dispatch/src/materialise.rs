@@ -6,7 +6,11 @@
 //! (strictly: a recipient whose data leaves a variable without value or default becomes a
 //! `failed` row with `render_failed`, never a message with a hole) and inserted with one
 //! `unnest` statement. SMS rows get the recipient's zone and, when outside quiet hours, the
-//! instant the next window opens (`not_before`).
+//! instant the next window opens (`not_before`), and the segments their body takes.
+//!
+//! The campaign's `stats` gain the progress counters the run then keeps: `queued` (messages
+//! not yet settled: waiting or in flight), `deferred` (messages put off to the recipient's next
+//! sending window, counted each time) and, for SMS, `segments` (of every message queued).
 //!
 //! One run at a time materialises a campaign (an advisory lock); the chunks it writes commit
 //! one by one so the campaign's senders start on the first chunk while the rest is rendered.
@@ -242,8 +246,17 @@ async fn write_chunk(
 ) -> Result<(), DispatchError> {
     let mut client = pool.get().await?;
     let tx = Dispatcher::service(&mut client, "dispatch/materialise").await?;
-    let (queued, failed) = insert_chunk(&tx, campaign_id, channel, batch).await?;
-    let stats = json!({"recipients": queued, "render_failed": failed, "failed": failed});
+    let new = insert_chunk(&tx, campaign_id, channel, batch).await?;
+    let mut stats = json!({
+        "recipients": new.queued,
+        "render_failed": new.failed,
+        "failed": new.failed,
+        "queued": new.queued,
+        "deferred": new.deferred,
+    });
+    if channel == "sms" {
+        stats["segments"] = json!(new.segments);
+    }
     tx.execute(
         "select app_private.add_campaign_stats($1, $2)",
         &[&campaign_id, &stats],
@@ -306,6 +319,8 @@ struct Chunk {
     not_before: Vec<Option<DateTime<Utc>>>,
     statuses: Vec<&'static str>,
     errors: Vec<Option<String>>,
+    /// SMS segments of each rendered body (`None` for email and for render failures).
+    segments: Vec<Option<i32>>,
 }
 
 fn render_chunk(
@@ -348,6 +363,10 @@ fn render_chunk(
         };
         let zone = zone_or(contact.time_zone.as_deref(), settings.default_time_zone);
         let at = settings.window.next_allowed(now, zone);
+        let sms_queued = channel == "sms" && status == "queued";
+        chunk
+            .segments
+            .push(sms_queued.then(|| crate::sms_segments(&body)).flatten());
         chunk.contact_ids.push(contact.id.unwrap_or_default());
         chunk.to.push(address);
         chunk.subjects.push(subject);
@@ -363,25 +382,36 @@ fn render_chunk(
     chunk
 }
 
-/// Inserts a chunk; returns how many `queued` and `failed` rows were new.
+/// What a chunk's insert added: only rows that were new count.
+struct Inserted {
+    queued: i64,
+    failed: i64,
+    /// Queued rows that wait for the recipient's sending window.
+    deferred: i64,
+    /// SMS segments of the queued rows.
+    segments: i64,
+}
+
+/// Inserts a chunk.
 async fn insert_chunk(
     tx: &Transaction<'_>,
     campaign_id: Uuid,
     channel: &str,
     c: &Chunk,
-) -> Result<(i64, i64), DispatchError> {
+) -> Result<Inserted, DispatchError> {
     let statuses: Vec<&str> = c.statuses.clone();
     let sql = if channel == "sms" {
         "insert into public.sms_messages
            (campaign_id, contact_id, to_phone, body, status, error_code, error_message,
-            recipient_time_zone, not_before)
+            recipient_time_zone, not_before, segments)
          select $1, v.contact_id, v.to_phone, v.body, v.status,
-                case when v.error is not null then 'render_failed' end, v.error, v.zone, v.not_before
+                case when v.error is not null then 'render_failed' end, v.error, v.zone, v.not_before,
+                v.segments
          from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::timestamptz[])
-           as v (contact_id, to_phone, body, status, error, zone, not_before)
+                     $8::timestamptz[], $9::int4[])
+           as v (contact_id, to_phone, body, status, error, zone, not_before, segments)
          on conflict do nothing
-         returning status"
+         returning status, not_before, segments"
     } else {
         "insert into public.email_messages
            (campaign_id, contact_id, to_email, subject, body, html_body, status, error_code,
@@ -392,11 +422,14 @@ async fn insert_chunk(
                      $8::text[])
            as v (contact_id, to_email, body, status, error, subject, html)
          on conflict do nothing
-         returning status"
+         returning status, null::timestamptz as not_before, null::int4 as segments"
     };
     let sql = format!(
         "with inserted as ({sql})
-         select count(*) filter (where status = 'queued'), count(*) filter (where status = 'failed')
+         select count(*) filter (where status = 'queued'),
+                count(*) filter (where status = 'failed'),
+                count(*) filter (where status = 'queued' and not_before is not null),
+                coalesce(sum(segments) filter (where status = 'queued'), 0)::bigint
          from inserted"
     );
     let row = if channel == "sms" {
@@ -411,6 +444,7 @@ async fn insert_chunk(
                 &c.errors,
                 &c.zones,
                 &c.not_before,
+                &c.segments,
             ],
         )
         .await?
@@ -430,5 +464,10 @@ async fn insert_chunk(
         )
         .await?
     };
-    Ok((row.get(0), row.get(1)))
+    Ok(Inserted {
+        queued: row.get(0),
+        failed: row.get(1),
+        deferred: row.get(2),
+        segments: row.get(3),
+    })
 }

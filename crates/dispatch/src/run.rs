@@ -302,7 +302,7 @@ impl Dispatcher {
         let swept: i64 = tx.query_one(&sql, &[&campaign.id]).await?.get(0);
         if swept > 0 {
             tx.execute(
-                "select app_private.add_campaign_stats($1, jsonb_build_object('unknown', $2::bigint))",
+                "select app_private.add_campaign_stats($1, jsonb_build_object('unknown', $2::bigint, 'queued', -$2::bigint))",
                 &[&campaign.id, &swept],
             )
             .await?;
@@ -687,19 +687,20 @@ impl Dispatcher {
         let codes: Vec<Option<String>> = delivery.fates.iter().map(|f| f.code.clone()).collect();
         let messages: Vec<Option<String>> =
             delivery.fates.iter().map(|f| f.message.clone()).collect();
-        tx.execute(
-            &format!(
-                "update public.{t} m
+        let settled = tx
+            .execute(
+                &format!(
+                    "update public.{t} m
                  set status = v.status, provider = $2, provider_message_id = v.pid,
                      error_code = v.code, error_message = v.msg, lease_until = null,
                      sent_at = case when v.status = 'sent' then now() end
                  from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
                    as v (id, status, pid, code, msg)
                  where m.id = v.id and m.status = 'sending' and m.lease_owner = $1"
-            ),
-            &[&owner, &provider, &ids, &statuses, &pids, &codes, &messages],
-        )
-        .await?;
+                ),
+                &[&owner, &provider, &ids, &statuses, &pids, &codes, &messages],
+            )
+            .await?;
         if !delivery.release.is_empty() {
             let ids: Vec<Uuid> = delivery.release.iter().map(|r| r.0).collect();
             let at: Vec<Option<DateTime<Utc>>> = delivery.release.iter().map(|r| r.1).collect();
@@ -745,8 +746,11 @@ impl Dispatcher {
         report.failed += failed;
         report.unknown += unknown;
         report.released += delivery.release.len() as i64;
-        let delta =
-            json!({"sent": sent, "failed": failed, "provider_failed": failed, "unknown": unknown});
+        // `queued` counts rows not yet settled, so it falls by the rows this batch settled;
+        // rows handed back stay in it, and those put off by quiet hours count as deferred.
+        let deferred = delivery.release.iter().filter(|r| r.1.is_some()).count() as i64;
+        let delta = json!({"sent": sent, "failed": failed, "provider_failed": failed, "unknown": unknown,
+                           "queued": -i64::try_from(settled).unwrap_or(i64::MAX), "deferred": deferred});
         let stats: Value = tx
             .query_one(
                 "select app_private.add_campaign_stats($1, $2)",

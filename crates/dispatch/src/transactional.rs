@@ -280,11 +280,13 @@ async fn claim(
     } else {
         tx.query_opt(
             "insert into public.sms_messages
-               (to_phone, from_phone, body, status, lease_owner, lease_until, category, reference, job_id)
-             values ($1, $2, $3, 'sending', $4, now() + make_interval(secs => $5), $6, $7, $8)
+               (to_phone, from_phone, body, status, lease_owner, lease_until, category, reference, job_id,
+                segments)
+             values ($1, $2, $3, 'sending', $4, now() + make_interval(secs => $5), $6, $7, $8, $9)
              on conflict (job_id) where job_id is not null do nothing
              returning id",
-            &[&to, &from, &body.unwrap_or_default(), &owner, &lease, category, reference, &ctx.job_id],
+            &[&to, &from, &body.unwrap_or_default(), &owner, &lease, category, reference, &ctx.job_id,
+              &crate::sms_segments(body.unwrap_or_default())],
         )
         .await
     }

@@ -4,7 +4,9 @@
 mod support;
 
 mod control;
+mod counts;
 mod exactly_once;
 mod faults;
 mod quiet_hours;
+mod scheduled;
 mod transactional;

@@ -139,6 +139,7 @@ async fn worker(concurrency: usize) -> anyhow::Result<()> {
     };
     let state = app::build_state(config, worker).await?;
     gimbal_audit::ensure_schedule(&state.pool).await?;
+    gimbal_dispatch::scheduled::ensure_schedule(&state.pool).await?;
     tracing::info!("worker started");
     state.jobs.clone().run(shutdown::on_signal()).await?;
     Ok(())

@@ -121,6 +121,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let config = dev_config(&args, &secrets, &info)?;
     let state = app::build_state(config, WorkerConfig::default()).await?;
     gimbal_audit::ensure_schedule(&state.pool).await?;
+    gimbal_dispatch::scheduled::ensure_schedule(&state.pool).await?;
     let application = gimbal_host::Application::build(state.clone()).await?;
     write_private(
         &args.data_dir.join("dev.json"),

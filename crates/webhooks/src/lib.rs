@@ -6,6 +6,7 @@
 //! only the tables its webhook concerns.
 
 pub mod email;
+pub mod keys;
 pub mod request;
 pub mod security;
 pub mod sendgrid;

@@ -1,5 +1,15 @@
 //! What the webhook functions share about an HTTP request: the public URL a provider called
-//! (Twilio signs it), and a form body's parameters.
+//! (Twilio signs it), verifying a Twilio form POST, and the keys both providers verify with
+//! (from the integrations store, else the environment: see [`crate::keys`]).
+
+use gimbal_edge::{ApiError, App};
+use http::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    keys::{self, KeySource, WebhookKey},
+    security, twilio,
+};
 
 /// The URL the provider called: `public_url` (the configured origin) plus the path and query
 /// as received. Without a configured origin, the request's own `Host` and
@@ -18,6 +28,71 @@ pub fn called_url(
             forwarded_proto.unwrap_or("https"),
             host.unwrap_or("localhost")
         ),
+    }
+}
+
+/// The key `key`: the integrations store's, else the environment's. Unset in both answers
+/// 503 naming what to configure; a store that cannot be read answers 503 too (its cause is
+/// logged, never the key).
+pub async fn webhook_key(app: &App, key: WebhookKey) -> Result<SecretString, ApiError> {
+    let env = match key {
+        WebhookKey::TwilioAuthToken => app.config.webhooks.twilio_auth_token.clone(),
+        WebhookKey::SendGridPublicKey => app
+            .config
+            .webhooks
+            .sendgrid_public_key
+            .clone()
+            .map(SecretString::from),
+    };
+    let source = KeySource {
+        pool: &app.pool,
+        keyring: &app.keyring,
+        database: app.config.database_url(),
+        fallback: env.as_ref(),
+    };
+    match keys::resolve(key, &source).await {
+        Ok(Some(secret)) => Ok(secret),
+        Ok(None) => Err(ApiError::Unavailable(format!(
+            "{} is not configured, neither in the integrations store nor in the environment",
+            key.variable()
+        ))),
+        Err(e) => {
+            tracing::error!(error = %e, "webhook key lookup failed");
+            Err(ApiError::Unavailable(
+                "the webhook verification key cannot be read".into(),
+            ))
+        }
+    }
+}
+
+/// Verifies a Twilio webhook's `X-Twilio-Signature` over the URL it called and returns the
+/// form's parameters. A refused request has been logged and recorded as a security event,
+/// and the error is the answer.
+pub async fn verified_twilio_form(
+    app: &App,
+    function: &str,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let token = webhook_key(app, WebhookKey::TwilioAuthToken).await?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let url = called_url(
+        app.config.webhooks.public_url.as_deref(),
+        header("host"),
+        header("x-forwarded-proto"),
+        path_and_query,
+    );
+    let signature = header("x-twilio-signature");
+    match twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body) {
+        Ok(params) => Ok(params),
+        Err(reason) => {
+            let request_id = header("x-request-id").unwrap_or_default();
+            security::reject(&app.pool, function, reason, request_id, body.len()).await;
+            Err(ApiError::Forbidden(
+                "the request's Twilio signature is missing or does not verify".into(),
+            ))
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! answers 404, exactly as the table's policies say. An edit (PATCH) of a campaign the caller
 //! sees but may not change answers 403; a campaign that is running (or has run) cannot be
 //! edited (409).
+//!
+//! Saving a campaign with a `send_at` makes it `scheduled`, and the same transaction enqueues
+//! its start at that instant (`gimbal_dispatch::scheduled`), so it starts on time without a
+//! call to `send-campaign`; whether it may be sent is checked then, as `send-campaign` checks.
 
 use axum::{
     Json, Router,
@@ -43,6 +47,20 @@ fn map_error(err: CampaignError) -> ApiError {
     }
 }
 
+/// A campaign saved as scheduled gets its start job at `send_at` (one per instant; a job left
+/// at an old instant re-checks the campaign when it runs and does nothing).
+async fn schedule_start(
+    tx: &gimbal_db::Transaction<'_>,
+    campaign: &Campaign,
+) -> Result<(), ApiError> {
+    if let (true, Some(at)) = (campaign.status == "scheduled", campaign.send_at) {
+        gimbal_dispatch::scheduled::enqueue_start(tx, campaign.id, at)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    Ok(())
+}
+
 #[utoipa::path(
     post,
     path = "/functions/v1/campaigns",
@@ -67,6 +85,7 @@ async fn create(
     let campaign = gimbal_campaigns::create(&tx, &input)
         .await
         .map_err(map_error)?;
+    schedule_start(&tx, &campaign).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
@@ -128,6 +147,7 @@ async fn update(
     let campaign = gimbal_campaigns::update(&tx, id, &input)
         .await
         .map_err(map_error)?;
+    schedule_start(&tx, &campaign).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(Json(campaign))
 }

@@ -118,7 +118,7 @@ async fn read(
     operation_id = "integrations_save",
     put, path = "/functions/v1/integrations/{provider}", tag = "admin",
     params(("provider" = String, Path, description = "twilio, sendgrid, ga4 or meta")),
-    request_body(content = Object, description = "twilio: account_sid, auth_token, messaging_service_sid?, from_number?; sendgrid: api_key, from_email?; ga4: client_id, client_secret, refresh_token, property_id?; meta: access_token, ad_account_id?"),
+    request_body(content = Object, description = "twilio: account_sid, auth_token, messaging_service_sid?, from_number?; sendgrid: api_key, from_email?, webhook_public_key?; ga4: client_id, client_secret, refresh_token, property_id?; meta: access_token, ad_account_id?"),
     responses(
         (status = 200, description = "Stored; metadata only", body = IntegrationView),
         (status = 403, description = "Not an admin", body = ErrorBody),

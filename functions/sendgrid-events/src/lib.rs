@@ -1,7 +1,8 @@
 //! `sendgrid-events`: SendGrid's signed Event Webhook. No JWT: each batch carries an ECDSA
-//! P-256 signature over `timestamp || raw body`, checked against
-//! `SENDGRID_WEBHOOK_PUBLIC_KEY`; a missing or wrong signature, or a timestamp outside the
-//! replay window, is refused (403) and recorded as a security event. A verified batch is
+//! P-256 signature over `timestamp || raw body`, checked against the integrations store's
+//! `webhook_public_key`, else `SENDGRID_WEBHOOK_PUBLIC_KEY`; a missing or wrong signature,
+//! or a timestamp outside the replay window, is refused (403) and recorded as a security
+//! event. A verified batch is
 //! applied in one `service_role` statement (see `gimbal_webhooks::email`): deduplicated on
 //! `sg_event_id`, so SendGrid's redeliveries are harmless, and answered at once with counts.
 
@@ -10,9 +11,11 @@ use chrono::Utc;
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function};
 use gimbal_webhooks::{
     email::{self, BatchOutcome},
+    keys::WebhookKey,
     security::{self, Rejection},
     sendgrid::{EventKey, SIGNATURE_HEADER, TIMESTAMP_HEADER},
 };
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -104,17 +107,9 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Received>, ApiError> {
-    let key = app
-        .config
-        .webhooks
-        .sendgrid_public_key
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::Unavailable("SENDGRID_WEBHOOK_PUBLIC_KEY is not configured".into())
-        })
-        .and_then(|k| {
-            EventKey::from_base64_der(k).map_err(|e| ApiError::Unavailable(e.to_string()))
-        })?;
+    let key = gimbal_webhooks::request::webhook_key(&app, WebhookKey::SendGridPublicKey).await?;
+    let key = EventKey::from_base64_der(key.expose_secret())
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     if let Err(reason) = check(&app, &key, &headers, &body) {
         let request_id = headers
             .get("x-request-id")

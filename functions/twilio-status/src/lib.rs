@@ -1,7 +1,7 @@
 //! `twilio-status`: Twilio's message status callbacks (`StatusCallback`). No JWT: Twilio
-//! authenticates with `X-Twilio-Signature`, checked against `TWILIO_AUTH_TOKEN` over the URL
-//! it called. A request that fails the check is refused (403) and recorded as a security
-//! event. A verified callback is recorded once per (MessageSid, MessageStatus) and updates
+//! authenticates with `X-Twilio-Signature`, checked over the URL it called against the auth
+//! token of the integrations store, else `TWILIO_AUTH_TOKEN`. A request that fails the check
+//! is refused (403) and recorded as a security event. A verified callback is recorded once per (MessageSid, MessageStatus) and updates
 //! the message as `service_role` (see `gimbal_webhooks::sms`); the answer is an empty 204.
 
 use axum::{
@@ -14,11 +14,9 @@ use axum::{
 use gimbal_db::DbError;
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function};
 use gimbal_webhooks::{
-    security,
     sms::{self, StatusUpdate},
     twilio,
 };
-use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use utoipa::OpenApi;
 
@@ -34,40 +32,6 @@ const NAME: &str = "twilio-status";
 
 fn router() -> Router<AppState> {
     Router::new().route("/", post(receive))
-}
-
-/// Verifies `X-Twilio-Signature` and returns the form's parameters; a refused request has
-/// been logged and recorded, and the error is the answer.
-async fn verified_form(
-    app: &AppState,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Vec<(String, String)>, ApiError> {
-    let token = app
-        .config
-        .webhooks
-        .twilio_auth_token
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("TWILIO_AUTH_TOKEN is not configured".into()))?;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let url = gimbal_webhooks::request::called_url(
-        app.config.webhooks.public_url.as_deref(),
-        header("host"),
-        header("x-forwarded-proto"),
-        uri.0.path_and_query().map_or("/", |p| p.as_str()),
-    );
-    let signature = header("x-twilio-signature");
-    match twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body) {
-        Ok(params) => Ok(params),
-        Err(reason) => {
-            let request_id = header("x-request-id").unwrap_or_default();
-            security::reject(&app.pool, NAME, reason, request_id, body.len()).await;
-            Err(ApiError::Forbidden(
-                "the request's Twilio signature is missing or does not verify".into(),
-            ))
-        }
-    }
 }
 
 fn required<'a>(params: &'a [(String, String)], name: &'static str) -> Result<&'a str, ApiError> {
@@ -93,7 +57,9 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let params = verified_form(&app, &uri, &headers, &body).await?;
+    let path = uri.0.path_and_query().map_or("/", |p| p.as_str());
+    let params =
+        gimbal_webhooks::request::verified_twilio_form(&app, NAME, path, &headers, &body).await?;
     let update = StatusUpdate {
         message_sid: required(&params, "MessageSid")?.to_string(),
         message_status: required(&params, "MessageStatus")?.to_string(),

@@ -1,0 +1,126 @@
+//! Where the keys that verify webhooks come from: the encrypted integrations store when an
+//! admin saved them there (Twilio's `auth_token`, SendGrid's `webhook_public_key`), else the
+//! environment (`TWILIO_AUTH_TOKEN`, `SENDGRID_WEBHOOK_PUBLIC_KEY`).
+//!
+//! Opening the store costs a query and a decryption, and Twilio calls back once per message,
+//! so what was read is kept for [`CACHE_TTL`]: a key saved or changed in the store is used
+//! from then on, within that time. The cache is per database (a process may serve several in
+//! tests). Secrets stay in [`SecretString`]s and are never logged.
+
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::{Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+use gimbal_admin::integrations::{self, IntegrationError, Provider};
+use gimbal_db::{DbError, Pool, RequestScope};
+use gimbal_secrets::Keyring;
+use secrecy::SecretString;
+
+/// How long a key read from the store is used before it is read again.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// A verification key the webhooks may need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WebhookKey {
+    /// Twilio signs with the account's auth token.
+    TwilioAuthToken,
+    /// SendGrid's Event Webhook verification key (base64 DER, public).
+    SendGridPublicKey,
+}
+
+impl WebhookKey {
+    fn source(self) -> (Provider, &'static str) {
+        match self {
+            WebhookKey::TwilioAuthToken => (Provider::Twilio, "auth_token"),
+            WebhookKey::SendGridPublicKey => (Provider::SendGrid, "webhook_public_key"),
+        }
+    }
+
+    /// The environment variable that stands in when the store has no key.
+    pub fn variable(self) -> &'static str {
+        match self {
+            WebhookKey::TwilioAuthToken => "TWILIO_AUTH_TOKEN",
+            WebhookKey::SendGridPublicKey => "SENDGRID_WEBHOOK_PUBLIC_KEY",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the integrations store cannot be read: {0}")]
+    Db(#[from] DbError),
+    #[error("the stored {0} credentials cannot be opened")]
+    Sealed(&'static str),
+}
+
+/// What a lookup needs: the pool and keyring of the store, and the environment's fallback.
+pub struct KeySource<'a> {
+    pub pool: &'a Pool,
+    pub keyring: &'a Keyring,
+    /// Identifies the database, so a cache entry never crosses databases (e.g. its URL).
+    pub database: &'a str,
+    pub fallback: Option<&'a SecretString>,
+}
+
+type Cache = Mutex<HashMap<(u64, WebhookKey), (Instant, Option<SecretString>)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Cache::default)
+}
+
+/// The key: the store's when set there, else the environment's; `None` when neither has one.
+pub async fn resolve(
+    key: WebhookKey,
+    source: &KeySource<'_>,
+) -> Result<Option<SecretString>, KeyError> {
+    let database = {
+        let mut hasher = DefaultHasher::new();
+        source.database.hash(&mut hasher);
+        hasher.finish()
+    };
+    let cached = cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(database, key)).cloned())
+        .filter(|(at, _)| at.elapsed() < CACHE_TTL);
+    let stored = match cached {
+        Some((_, stored)) => stored,
+        None => {
+            let stored = from_store(key, source).await?;
+            if let Ok(mut c) = cache().lock() {
+                c.insert((database, key), (Instant::now(), stored.clone()));
+            }
+            stored
+        }
+    };
+    Ok(stored.or_else(|| source.fallback.cloned()))
+}
+
+async fn from_store(
+    key: WebhookKey,
+    source: &KeySource<'_>,
+) -> Result<Option<SecretString>, KeyError> {
+    let (provider, field) = key.source();
+    let mut conn = source.pool.get().await.map_err(DbError::from)?;
+    let tx = gimbal_db::scope::begin(
+        &mut conn,
+        &RequestScope::service("webhooks/keys"),
+        gimbal_db::Access::ReadOnly,
+    )
+    .await?;
+    let loaded = integrations::load(&tx, source.keyring, provider).await;
+    tx.commit().await.map_err(DbError::from)?;
+    match loaded {
+        Ok(credentials) => Ok(credentials
+            .get(field)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| SecretString::from(v.trim().to_string()))),
+        Err(IntegrationError::NotConfigured(_)) => Ok(None),
+        Err(IntegrationError::Db(e)) => Err(KeyError::Db(e)),
+        Err(_) => Err(KeyError::Sealed(provider.as_str())),
+    }
+}
