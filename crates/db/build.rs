@@ -2,20 +2,22 @@
 use std::{env, fs, path::Path};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read at run time: `env!` would bake in the directory the build script was compiled in,
+    // which a reused build script (a copied target directory) no longer matches.
+    let manifest = env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../..");
     let dir = root.join("policies");
     println!("cargo:rerun-if-changed={}", dir.display());
     // refinery embeds sql/ at compile time but does not tell cargo to watch it.
     println!("cargo:rerun-if-changed={}", root.join("sql").display());
+    // A binary without its policies would run with RLS on and no policy: fail the build instead.
     let mut names: Vec<String> = fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".sql"))
-                .collect()
-        })
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("policies directory {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    assert!(!names.is_empty(), "no policy file in {}", dir.display());
     names.sort();
     let mut out = String::from("pub static POLICY_FILES: &[(&str, &str)] = &[\n");
     for name in &names {

@@ -1,11 +1,14 @@
 //! Connecting a GA4 property or a Meta ad account interactively: the OAuth2 authorization-code
 //! flow with PKCE (RFC 7636, S256) and a signed `state`.
 //!
-//! The flow keeps no server-side session. `state` is `base64url(claims).base64url(HMAC-SHA256)`
-//! and says which source is being connected, by whom, until when (10 minutes); it comes back
-//! through the browser, so it is checked (constant time) and its expiry enforced before
-//! anything else. The PKCE verifier is derived from the state's nonce with the same secret, so
-//! it never leaves the server: the browser only ever sees its SHA-256 challenge.
+//! `state` is `base64url(claims).base64url(HMAC-SHA256)` and says which source is being
+//! connected, by whom, until when (10 minutes); it comes back through the browser, so it is
+//! checked (constant time) and its expiry enforced before anything else. Its nonce is also
+//! recorded in `public.oauth_states` when it is issued ([`record_state`]) and consumed by the
+//! callback with one conditional update ([`consume_state`]), so a state is accepted once: a
+//! replayed redirect (browser history, a leaked URL) is refused before any code is exchanged.
+//! The PKCE verifier is derived from the state's nonce with the same secret, so it never leaves
+//! the server: the browser only ever sees its SHA-256 challenge.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -100,6 +103,73 @@ pub enum StateError {
     BadSignature,
     #[error("state has expired; start the connection again")]
     Expired,
+    #[error("state was already used; start the connection again")]
+    Replayed,
+    #[error("state was not issued by this server; start the connection again")]
+    Unknown,
+}
+
+/// Records a signed state's nonce so that [`consume_state`] accepts it once. Also forgets
+/// states that expired more than a day ago (kept that long so a replay gets a clear answer).
+/// `tx` runs as `service_role`.
+pub async fn record_state(
+    tx: &gimbal_db::Transaction<'_>,
+    claims: &StateClaims,
+) -> Result<(), gimbal_db::DbError> {
+    tx.execute(
+        "delete from public.oauth_states where expires_at < now() - interval '1 day'",
+        &[],
+    )
+    .await?;
+    let provider = match claims.provider {
+        Provider::Ga4 => "ga4",
+        Provider::Meta => "meta",
+    };
+    let created_by = claims.sub.as_deref().and_then(|s| s.parse::<Uuid>().ok());
+    tx.execute(
+        "insert into public.oauth_states (nonce, data_source_id, provider, created_by, expires_at)
+         values ($1, $2, $3, $4, to_timestamp($5::bigint))",
+        &[
+            &claims.nonce,
+            &claims.data_source_id,
+            &provider,
+            &created_by,
+            &claims.exp,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks a verified state used. One conditional update decides, so of two concurrent callbacks
+/// with the same state exactly one gets `Ok`. `tx` runs as `service_role`.
+pub async fn consume_state(
+    tx: &gimbal_db::Transaction<'_>,
+    claims: &StateClaims,
+) -> Result<Result<(), StateError>, gimbal_db::DbError> {
+    let consumed = tx
+        .execute(
+            "update public.oauth_states set consumed_at = now()
+              where nonce = $1 and data_source_id = $2 and consumed_at is null
+                and expires_at > now()",
+            &[&claims.nonce, &claims.data_source_id],
+        )
+        .await?;
+    if consumed == 1 {
+        return Ok(Ok(()));
+    }
+    let known = tx
+        .query_opt(
+            "select consumed_at is not null, expires_at <= now() from public.oauth_states
+              where nonce = $1 and data_source_id = $2",
+            &[&claims.nonce, &claims.data_source_id],
+        )
+        .await?;
+    Ok(Err(match known {
+        Some(row) if row.get::<_, bool>(0) => StateError::Replayed,
+        Some(row) if row.get::<_, bool>(1) => StateError::Expired,
+        _ => StateError::Unknown,
+    }))
 }
 
 fn mac(secret: &SecretString) -> Hmac<Sha256> {
