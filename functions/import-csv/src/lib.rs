@@ -26,7 +26,7 @@ use futures_util::TryStreamExt;
 use gimbal_db::{Access, DbError};
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function, Invocation};
 use gimbal_import::{
-    ColumnOverride, ImportError, ImportReport, LoadRequest, Mode, ReadOptions, encoding,
+    ColumnOverride, ImportError, ImportReport, LoadRequest, Mode, ReadOptions, Reimport, encoding,
     load::import_csv,
 };
 use serde::Deserialize;
@@ -67,6 +67,9 @@ pub struct ImportParams {
     pub columns: Option<String>,
     /// Natural key of a new table, comma-separated column names: re-imports upsert on it.
     pub key: Option<String>,
+    /// Tables without a key: when this very file (same SHA-256) was imported into the table
+    /// before, `refuse` (default, 409), `replace` its earlier rows, or `append` them again.
+    pub reimport: Option<String>,
 }
 
 #[utoipa::path(
@@ -80,7 +83,7 @@ pub struct ImportParams {
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "The caller may not import into this table", body = ErrorBody),
         (status = 404, description = "append: no such import table", body = ErrorBody),
-        (status = 409, description = "create: the table exists", body = ErrorBody),
+        (status = 409, description = "create: the table exists; or this file was already imported into this keyless table (see `reimport`)", body = ErrorBody),
         (status = 413, description = "The file exceeds GIMBAL_IMPORT_MAX_BYTES", body = ErrorBody),
         (status = 422, description = "An option is invalid, or too many rows were rejected; `field` names it", body = ErrorBody),
     ),
@@ -193,7 +196,19 @@ fn parse(params: &ImportParams, app: &AppState) -> Result<(LoadRequest, ReadOpti
             "must be 1-200 characters",
         ));
     }
+    let reimport = match params.reimport.as_deref() {
+        None | Some("refuse") => Reimport::Refuse,
+        Some("replace") => Reimport::Replace,
+        Some("append") => Reimport::Append,
+        Some(_) => {
+            return Err(ApiError::validation(
+                "reimport",
+                "must be refuse, replace or append",
+            ));
+        }
+    };
     let request = LoadRequest {
+        reimport,
         table,
         mode,
         source_name: params.source_name.clone(),
@@ -260,6 +275,7 @@ fn map_error(err: ImportError) -> ApiError {
         }
         ImportError::NotFound(message) => ApiError::NotFound(message),
         ImportError::Conflict(message) => ApiError::Conflict(message),
+        already @ ImportError::AlreadyImported { .. } => ApiError::Conflict(already.to_string()),
         ImportError::Db(e) => e.into(),
     }
 }
