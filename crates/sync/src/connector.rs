@@ -76,6 +76,9 @@ pub enum ConnectorError {
     },
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The encrypted connection could not be set up or its certificate was refused.
+    #[error("TLS failed: {0}")]
+    Tls(String),
     /// The source's configuration is wrong; `field` names the setting.
     #[error("{field}: {message}")]
     Config { field: String, message: String },
@@ -102,6 +105,7 @@ impl ConnectorError {
             ConnectorError::PermissionDenied(_) => "permission_denied",
             ConnectorError::Quota { .. } => "quota",
             ConnectorError::Timeout(_) => "timeout",
+            ConnectorError::Tls(_) => "tls_failed",
             ConnectorError::Config { .. } => "invalid_config",
             ConnectorError::UnknownStream(_) => "unknown_stream",
             ConnectorError::Provider(_) => "provider_error",
