@@ -7,7 +7,11 @@
 use std::sync::{Arc, Mutex};
 
 use axum::{
-    Form, Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::post,
+    Form, Json, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::post,
 };
 use gimbal_e2e::{Options, TestApp, USER, token_for};
 use gimbal_sync::authorize::{self, Provider};
@@ -57,11 +61,40 @@ async fn token(
     )
 }
 
+/// Meta's long-lived token exchange (`GET /oauth/access_token?grant_type=fb_exchange_token…`):
+/// only for this app, with its secret, and the short-lived token the code gave.
+async fn extend(Query(q): Query<Vec<(String, String)>>) -> impl IntoResponse {
+    let get = |k: &str| {
+        q.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    if get("grant_type") != "fb_exchange_token"
+        || get("client_id") != "meta-app"
+        || get("client_secret") != "meta-secret"
+        || get("fb_exchange_token") != "access-xyz"
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}),
+            ),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(
+            json!({"access_token": "long-lived-xyz", "token_type": "bearer", "expires_in": 5183944}),
+        ),
+    )
+}
+
 async fn spawn() -> (TestApp, TokenEndpoint) {
     let endpoint = TokenEndpoint::default();
     let router = Router::new()
         .route("/token", post(token))
-        .route("/v19.0/oauth/access_token", post(token))
+        .route("/v19.0/oauth/access_token", post(token).get(extend))
         .with_state(endpoint.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -255,7 +288,7 @@ async fn ga4_is_connected_with_pkce_and_the_refresh_token_is_stored_encrypted() 
 }
 
 #[tokio::test]
-async fn meta_is_connected_and_keeps_its_access_token() {
+async fn meta_is_connected_with_a_long_lived_token() {
     let (app, endpoint) = spawn().await;
     let source = source(&app, "meta").await;
     let (_, body) = start(&app, "admin", source).await;
@@ -272,10 +305,13 @@ async fn meta_is_connected_and_keeps_its_access_token() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        stored_credentials(&app, source).await,
-        json!({"access_token": "access-xyz"})
-    );
+    // The short-lived token from the code was exchanged for a long-lived one (about 60 days).
+    let stored = stored_credentials(&app, source).await;
+    assert_eq!(stored["access_token"], "long-lived-xyz");
+    let expires_at = stored["expires_at"].as_i64().unwrap();
+    let in_days = (expires_at - chrono::Utc::now().timestamp()) / 86_400;
+    assert!((59..=60).contains(&in_days), "{stored}");
+    assert!(!body.to_string().contains("long-lived-xyz"));
 }
 
 #[tokio::test]

@@ -330,9 +330,58 @@ pub async fn exchange_code(
             let token = answer
                 .access_token
                 .ok_or_else(|| ConnectorError::AuthFailed("Meta issued no access token".into()))?;
-            Ok(json!({ "access_token": token.expose_secret() }))
+            let long_lived = exchange_for_long_lived(http, app, &token).await?;
+            let expires_at = long_lived
+                .expires_in
+                .map(|secs| chrono::Utc::now().timestamp() + secs);
+            Ok(json!({
+                "access_token": long_lived.access_token.expose_secret(),
+                "expires_at": expires_at,
+            }))
         }
     }
+}
+
+#[derive(Deserialize)]
+struct LongLived {
+    access_token: SecretString,
+    /// Seconds; about 60 days.
+    expires_in: Option<i64>,
+}
+
+/// Meta's code exchange gives a short-lived user token (hours); syncs need the long-lived one
+/// (about 60 days): `GET /oauth/access_token?grant_type=fb_exchange_token&client_id&
+/// client_secret&fb_exchange_token`, server to server, as the app secret travels with it.
+async fn exchange_for_long_lived(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    short_lived: &SecretString,
+) -> Result<LongLived, ConnectorError> {
+    let response = http
+        .get(&app.token_url)
+        .query(&[
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.expose_secret()),
+            ("fb_exchange_token", short_lived.expose_secret()),
+        ])
+        .send()
+        .await
+        .map_err(|e| transport_error(&e.without_url()))?;
+    if !response.status().is_success() {
+        let body: Value = response.json().await.unwrap_or_default();
+        let reason = body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("refused")
+            .to_string();
+        return Err(ConnectorError::AuthFailed(format!(
+            "Meta did not extend the access token: {reason}; connect again"
+        )));
+    }
+    response.json().await.map_err(|_| {
+        ConnectorError::Provider("Meta's token exchange answered without a token".into())
+    })
 }
 
 #[cfg(test)]
