@@ -38,6 +38,9 @@ pub struct ColumnInfo {
     pub data_type: String,
     /// Whether the column is a metric (summable) rather than a dimension.
     pub metric: bool,
+    /// The name people know it by, when the source has one (GA4's `uiName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// A stream a source offers: a report, a table, an endpoint.

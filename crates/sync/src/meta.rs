@@ -424,6 +424,7 @@ impl Connector for Meta {
                     name: f.clone(),
                     data_type: if metric { "numeric string" } else { "string" }.into(),
                     metric,
+                    label: None,
                 }
             })
             .collect();

@@ -387,6 +387,7 @@ impl Connector for MysqlSource {
                     .metric_columns
                     .iter()
                     .any(|m| *m == c.name_str()),
+                label: None,
             })
             .collect();
         Ok(vec![StreamInfo {

@@ -361,6 +361,7 @@ impl Connector for RestSource {
                 }
                 .into(),
                 metric: self.config.metric_fields.contains(name),
+                label: None,
             })
             .collect();
         Ok(vec![StreamInfo {
