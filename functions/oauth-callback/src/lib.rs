@@ -162,13 +162,15 @@ async fn connect(app: &AppState, params: CallbackParams) -> Result<Connected, Ap
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // Consumed (and committed) before the exchange: of two requests with one state, only one
     // reaches the provider, and a failed exchange cannot be retried with the same state.
-    let mut conn = app.conn().await?;
     let scope = RequestScope::service("/functions/v1/oauth-callback");
-    let tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite).await?;
-    authorize::consume_state(&tx, &claims)
-        .await?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    tx.commit().await.map_err(DbError::from)?;
+    {
+        let mut conn = app.conn().await?;
+        let tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite).await?;
+        authorize::consume_state(&tx, &claims)
+            .await?
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        tx.commit().await.map_err(DbError::from)?;
+    }
     let urls = gimbal_sync::ProviderUrls::with_overrides(
         app.config.ga4_api_url.as_deref(),
         Some(app.config.provider_urls.google_token.as_str()),
@@ -195,6 +197,8 @@ async fn connect(app: &AppState, params: CallbackParams) -> Result<Connected, Ap
     let stored = authorize::exchange_code(&app.http, &oauth, &code, redirect, &verifier)
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // A connection again only now: none is held while the provider answers.
+    let mut conn = app.conn().await?;
     let tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite).await?;
     credentials::store(&tx, &app.keyring, claims.data_source_id, &stored)
         .await
