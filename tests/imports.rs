@@ -183,6 +183,7 @@ async fn options_are_validated_by_name() {
         ("", "table"),
         ("table=Bad-Name", "table"),
         ("table=t&mode=replace", "mode"),
+        ("table=t&reimport=twice", "reimport"),
         ("table=t&delimiter=ab", "delimiter"),
         ("table=t&encoding=klingon", "encoding"),
         ("table=t&max_rejected_rows=-1", "max_rejected_rows"),
@@ -238,6 +239,69 @@ async fn a_keyed_import_run_twice_does_not_duplicate() {
     let (status, body) = upload(&app, "user", "table=keyed2&key=nope", FILE).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "key");
+}
+
+#[tokio::test]
+async fn the_same_file_into_a_keyless_table_is_refused_unless_replace_or_append_is_asked() {
+    let app = spawn().await;
+    let (status, body) = upload(&app, "user", "table=plain", FILE).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sha256 = body["sha256"].as_str().unwrap().to_string();
+    let rows = body["rows_loaded"].as_i64().unwrap();
+
+    let (status, body) = upload(&app, "user", "table=plain&mode=append", FILE).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&sha256) && message.contains("reimport=replace"),
+        "{message}"
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from imports.plain").await,
+        rows
+    );
+
+    let (status, body) = upload(
+        &app,
+        "user",
+        "table=plain&mode=append&reimport=replace",
+        FILE,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows_replaced"], rows);
+    assert_eq!(
+        scalar(&app, "select count(*) from imports.plain").await,
+        rows
+    );
+
+    let (status, _) = upload(
+        &app,
+        "user",
+        "table=plain&mode=append&reimport=append",
+        FILE,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        scalar(&app, "select count(*) from imports.plain").await,
+        2 * rows
+    );
+    // Members see the record of what was imported; the file's digest identifies it.
+    let scope = scope_for(&app, "viewer").await;
+    let mut conn = app.state.pool.get().await.unwrap();
+    let tx = gimbal_db::scope::begin(&mut conn, &scope, gimbal_db::Access::ReadOnly)
+        .await
+        .unwrap();
+    let seen: i64 = tx
+        .query_one(
+            "select count(*) from public.import_runs where sha256 = $1",
+            &[&sha256],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 2);
 }
 
 fn urlencode(s: &str) -> String {

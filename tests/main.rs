@@ -13,6 +13,7 @@ mod exports;
 mod host;
 mod identity;
 mod imports;
+mod imports_storage;
 mod integrations;
 mod messaging_writes;
 mod notifications;

@@ -1,12 +1,17 @@
 //! Connecting GA4 and Meta with OAuth2: `oauth-start` for each role, the authorization URL's
 //! PKCE challenge and signed state, `oauth-callback` exchanging the code with the verifier at a
-//! local token endpoint, tokens stored encrypted and never answered, and forged, expired or
-//! declined callbacks refused.
+//! local token endpoint, tokens stored encrypted and never answered, and forged, expired,
+//! replayed, unissued or declined callbacks refused; the browser gets an HTML page (escaped,
+//! posting to the configured opener origin only), API clients asking for JSON get JSON.
 
 use std::sync::{Arc, Mutex};
 
 use axum::{
-    Form, Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::post,
+    Form, Json, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::post,
 };
 use gimbal_e2e::{Options, TestApp, USER, token_for};
 use gimbal_sync::authorize::{self, Provider};
@@ -17,6 +22,7 @@ use uuid::Uuid;
 
 const STATE_SECRET: &str = "oauth-state-secret-of-at-least-32-chars";
 const REDIRECT: &str = "https://gimbal.example.com/functions/v1/oauth-callback";
+const OPENER: &str = "https://app.example.com";
 
 /// The provider's token endpoint: accepts `good-code` only with the verifier whose challenge
 /// the authorization URL carried.
@@ -55,11 +61,40 @@ async fn token(
     )
 }
 
+/// Meta's long-lived token exchange (`GET /oauth/access_token?grant_type=fb_exchange_token…`):
+/// only for this app, with its secret, and the short-lived token the code gave.
+async fn extend(Query(q): Query<Vec<(String, String)>>) -> impl IntoResponse {
+    let get = |k: &str| {
+        q.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    if get("grant_type") != "fb_exchange_token"
+        || get("client_id") != "meta-app"
+        || get("client_secret") != "meta-secret"
+        || get("fb_exchange_token") != "access-xyz"
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}),
+            ),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(
+            json!({"access_token": "long-lived-xyz", "token_type": "bearer", "expires_in": 5183944}),
+        ),
+    )
+}
+
 async fn spawn() -> (TestApp, TokenEndpoint) {
     let endpoint = TokenEndpoint::default();
     let router = Router::new()
         .route("/token", post(token))
-        .route("/v19.0/oauth/access_token", post(token))
+        .route("/v19.0/oauth/access_token", post(token).get(extend))
         .with_state(endpoint.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -74,6 +109,7 @@ async fn spawn() -> (TestApp, TokenEndpoint) {
             ("GIMBAL_META_APP_ID", "meta-app".into()),
             ("GIMBAL_META_APP_SECRET", "meta-secret".into()),
             ("META_GRAPH_API_URL", format!("http://{addr}")),
+            ("GIMBAL_OAUTH_OPENER_ORIGIN", format!("{OPENER}/")),
         ],
         ..Options::default()
     })
@@ -108,16 +144,44 @@ async fn start(app: &TestApp, role: &str, source: Uuid) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The callback as an API client asking for JSON.
 async fn callback(app: &TestApp, query: &str) -> (StatusCode, Value) {
     // The provider redirects the browser: no Authorization header.
     let response = app
         .http
         .get(app.function_url(&format!("oauth-callback?{query}")))
+        .header("accept", "application/json")
         .send()
         .await
         .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The callback as the browser follows the provider's redirect: status, headers and page.
+async fn browser_callback(
+    app: &TestApp,
+    query: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let response = app
+        .http
+        .get(app.function_url(&format!("oauth-callback?{query}")))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+/// Starts connecting `source` as `role`; returns the state and arms the endpoint's challenge.
+async fn started(app: &TestApp, endpoint: &TokenEndpoint, role: &str, source: Uuid) -> String {
+    let (status, body) = start(app, role, source).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let url = body["authorization_url"].as_str().unwrap();
+    *endpoint.challenge.lock().unwrap() = param(url, "code_challenge");
+    param(url, "state")
 }
 
 fn param(url: &str, name: &str) -> String {
@@ -224,7 +288,7 @@ async fn ga4_is_connected_with_pkce_and_the_refresh_token_is_stored_encrypted() 
 }
 
 #[tokio::test]
-async fn meta_is_connected_and_keeps_its_access_token() {
+async fn meta_is_connected_with_a_long_lived_token() {
     let (app, endpoint) = spawn().await;
     let source = source(&app, "meta").await;
     let (_, body) = start(&app, "admin", source).await;
@@ -241,10 +305,13 @@ async fn meta_is_connected_and_keeps_its_access_token() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        stored_credentials(&app, source).await,
-        json!({"access_token": "access-xyz"})
-    );
+    // The short-lived token from the code was exchanged for a long-lived one (about 60 days).
+    let stored = stored_credentials(&app, source).await;
+    assert_eq!(stored["access_token"], "long-lived-xyz");
+    let expires_at = stored["expires_at"].as_i64().unwrap();
+    let in_days = (expires_at - chrono::Utc::now().timestamp()) / 86_400;
+    assert!((59..=60).contains(&in_days), "{stored}");
+    assert!(!body.to_string().contains("long-lived-xyz"));
 }
 
 #[tokio::test]
@@ -327,4 +394,158 @@ fn base64_url(text: &str) -> Vec<u8> {
 fn encode_url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_state_is_accepted_once_and_a_replay_never_reaches_the_provider() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "ga4").await;
+    let state = started(&app, &endpoint, "user", source).await;
+    let query = format!("code=good-code&state={state}");
+    let (status, body) = callback(&app, &query).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, body) = callback(&app, &query).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "bad_request");
+    assert!(
+        body["message"].as_str().unwrap().contains("already used"),
+        "{body}"
+    );
+    assert_eq!(
+        endpoint.forms.lock().unwrap().len(),
+        1,
+        "the replay must not exchange the code again"
+    );
+}
+
+#[tokio::test]
+async fn of_two_concurrent_callbacks_with_one_state_exactly_one_connects() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "meta").await;
+    let state = started(&app, &endpoint, "admin", source).await;
+    let query = format!("code=good-code&state={state}");
+    let (a, b) = tokio::join!(callback(&app, &query), callback(&app, &query));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::BAD_REQUEST],
+        "{a:?} {b:?}"
+    );
+    assert_eq!(endpoint.forms.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_signed_state_the_server_never_issued_or_whose_record_expired_is_refused() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "ga4").await;
+    // Correctly signed (the secret leaked, say) but never recorded by oauth-start.
+    let secret = SecretString::from(STATE_SECRET);
+    let unissued = authorize::sign_state(
+        &secret,
+        &authorize::new_state(source, Provider::Ga4, None, chrono::Utc::now().timestamp()),
+    );
+    let (status, body) = callback(&app, &format!("code=good-code&state={unissued}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not issued by this server"),
+        "{body}"
+    );
+
+    // Issued, then expired on the server's clock (the record decides, not only the claims).
+    let state = started(&app, &endpoint, "user", source).await;
+    app.db
+        .superuser()
+        .await
+        .execute(
+            "update public.oauth_states set expires_at = now() - interval '1 second'
+              where data_source_id = $1",
+            &[&source],
+        )
+        .await
+        .unwrap();
+    let (status, body) = callback(&app, &format!("code=good-code&state={state}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    assert!(endpoint.forms.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_browser_gets_a_page_that_tells_the_opener_and_carries_no_token() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "ga4").await;
+    let state = started(&app, &endpoint, "user", source).await;
+    let (status, headers, page) =
+        browser_callback(&app, &format!("code=good-code&state={state}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(page.contains("<h1>Connected</h1>"), "{page}");
+    assert!(
+        page.contains(&format!("postMessage(m,\"{OPENER}\")")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("\"data_source_id\":\"{source}\"")),
+        "{page}"
+    );
+    assert!(!page.contains("refresh-from-provider") && !page.contains("access-xyz"));
+    // The inline script is the one the policy allows, by hash.
+    let script = page
+        .split("<script>")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    let hash = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()))
+    };
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains(&format!("script-src 'sha256-{hash}'")),
+        "{policy}"
+    );
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+}
+
+#[tokio::test]
+async fn an_error_page_escapes_what_the_provider_sent() {
+    let (app, endpoint) = spawn().await;
+    let source = source(&app, "meta").await;
+    let state = started(&app, &endpoint, "admin", source).await;
+    let (status, headers, page) = browser_callback(
+        &app,
+        &format!(
+            "error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(page.contains("<h1>Could not connect</h1>"), "{page}");
+    assert!(
+        page.contains("access_denied &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    // Inside the script the text is JSON-escaped, so it cannot close the element.
+    assert_eq!(page.matches("</script>").count(), 1, "{page}");
+    assert!(page.contains("\\u003cscript\\u003e"), "{page}");
+    assert!(page.contains("\"status\":\"error\""), "{page}");
+
+    // A tampered state: a page too, with the reason.
+    let (payload, _) = state.split_once('.').unwrap();
+    let (status, _, page) =
+        browser_callback(&app, &format!("code=good-code&state={payload}.AAAA")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("state signature does not match"), "{page}");
 }

@@ -11,15 +11,14 @@ fn main() {
     println!("cargo:rerun-if-changed={}", dir.display());
     // refinery embeds sql/ at compile time but does not tell cargo to watch it.
     println!("cargo:rerun-if-changed={}", root.join("sql").display());
+    // A binary without its policies would run with RLS on and no policy: fail the build instead.
     let mut names: Vec<String> = fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".sql"))
-                .collect()
-        })
-        .unwrap_or_else(|e| panic!("policies directory {}: {e}", dir.display()));
+        .unwrap_or_else(|e| panic!("policies directory {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    assert!(!names.is_empty(), "no policy file in {}", dir.display());
     names.sort();
     let mut out = String::from("pub static POLICY_FILES: &[(&str, &str)] = &[\n");
     for name in &names {

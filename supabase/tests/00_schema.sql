@@ -21,7 +21,8 @@ select tables_are(
     'campaign_stats',
     'message_stats_hourly', 'message_totals_hourly', 'analytics_daily', 'analytics_totals_daily',
     'report_runs',
-    'local_outbox'
+    'local_outbox',
+    'oauth_states', 'import_runs'
   ],
   'public holds exactly the application tables'
 );

@@ -134,6 +134,7 @@ async fn gimbal_import(
         source_name: None,
         statement_timeout: Duration::from_secs(3600),
         key: Vec::new(),
+        reimport: gimbal_import::Reimport::Refuse,
     };
     let report = import_csv(&tx, input, ReadOptions::default(), &request).await?;
     tx.commit().await?;

@@ -58,6 +58,10 @@ pub struct Config {
     pub oauth_state_secret: Option<SecretString>,
     /// The public URL of the `oauth-callback` function, as registered with the providers.
     pub oauth_redirect_url: Option<String>,
+    /// The origin of the app that opens the provider's consent page in a popup
+    /// (`GIMBAL_OAUTH_OPENER_ORIGIN`): `oauth-callback`'s page posts the outcome to
+    /// `window.opener` for this origin only. Without it the page only tells the person.
+    pub oauth_opener_origin: Option<String>,
     pub google_client_id: Option<String>,
     pub google_client_secret: Option<SecretString>,
     pub meta_app_id: Option<String>,
@@ -184,6 +188,7 @@ impl Config {
                 other => other.map(SecretString::from),
             },
             oauth_redirect_url: http_url(&lookup, "GIMBAL_OAUTH_REDIRECT_URL")?,
+            oauth_opener_origin: origin(&lookup, "GIMBAL_OAUTH_OPENER_ORIGIN")?,
             google_client_id: lookup("GIMBAL_GOOGLE_CLIENT_ID"),
             google_client_secret: lookup("GIMBAL_GOOGLE_CLIENT_SECRET").map(SecretString::from),
             meta_app_id: lookup("GIMBAL_META_APP_ID"),
@@ -292,6 +297,29 @@ fn http_url(
     };
     validate_http_url(var, &url)?;
     Ok(Some(url.trim_end_matches('/').to_string()))
+}
+
+/// An http(s) origin (`https://app.example.com`, no path), as `postMessage` targets it.
+fn origin(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = lookup(var) else {
+        return Ok(None);
+    };
+    let url =
+        reqwest::Url::parse(raw.trim()).map_err(|_| invalid(var, "must be an http(s) origin"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || url.path() != "/"
+        || url.query().is_some()
+    {
+        return Err(invalid(
+            var,
+            "must be an http(s) origin such as https://app.example.com, without a path",
+        ));
+    }
+    Ok(Some(url.origin().ascii_serialization()))
 }
 
 fn validate_http_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
@@ -418,6 +446,11 @@ mod tests {
             ("GIMBAL_OAUTH_REDIRECT_URL", "not a url"),
             ("GIMBAL_OAUTH_STATE_SECRET", "too-short"),
             ("GIMBAL_PUBLIC_URL", "not a url"),
+            (
+                "GIMBAL_OAUTH_OPENER_ORIGIN",
+                "https://app.example.com/settings",
+            ),
+            ("GIMBAL_OAUTH_OPENER_ORIGIN", "app.example.com"),
         ] {
             let mut values = base();
             values.insert(var, value);
@@ -426,6 +459,19 @@ mod tests {
                 "{var}"
             );
         }
+    }
+
+    #[test]
+    fn the_oauth_opener_origin_is_kept_as_an_origin() {
+        let mut values = base();
+        values.insert(
+            "GIMBAL_OAUTH_OPENER_ORIGIN",
+            "https://App.example.com:8443/",
+        );
+        assert_eq!(
+            load(&values).unwrap().oauth_opener_origin.as_deref(),
+            Some("https://app.example.com:8443")
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use gimbal_db::{Access, RequestScope};
 use gimbal_import::{
-    ColumnOverride, ImportError, ImportReport, LoadRequest, Mode, ReadOptions, csv_file::Counting,
-    encoding, load::import_csv,
+    ColumnOverride, ImportError, ImportReport, LoadRequest, Mode, ReadOptions, Reimport,
+    csv_file::Counting, encoding, load::import_csv,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -20,6 +20,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub enum ImportCommand {
     /// Load a CSV file into a table of the `imports` schema.
     Csv(CsvArgs),
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ReimportArg {
+    Refuse,
+    Replace,
+    Append,
 }
 
 #[derive(Args, Debug)]
@@ -53,6 +60,10 @@ pub struct CsvArgs {
     /// Natural key of a new table (comma-separated columns): re-imports upsert on it.
     #[arg(long, value_delimiter = ',')]
     pub key: Vec<String>,
+    /// A table without a key, and this file was imported into it before: `refuse`, `replace`
+    /// its earlier rows, or `append` them again.
+    #[arg(long, value_enum, default_value_t = ReimportArg::Refuse)]
+    pub reimport: ReimportArg,
     /// Statement timeout of the load, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
@@ -150,6 +161,11 @@ fn parse(args: &CsvArgs) -> anyhow::Result<(LoadRequest, ReadOptions)> {
         source_name: args.source_name.clone(),
         statement_timeout: Duration::from_secs(args.timeout),
         key: args.key.clone(),
+        reimport: match args.reimport {
+            ReimportArg::Refuse => Reimport::Refuse,
+            ReimportArg::Replace => Reimport::Replace,
+            ReimportArg::Append => Reimport::Append,
+        },
     };
     let options = ReadOptions {
         delimiter,
@@ -205,6 +221,12 @@ fn print_summary(report: &ImportReport) {
         .map(|c| format!("{} {}", c.name, c.column_type.sql()))
         .collect();
     println!("  columns: {}", columns.join(", "));
+    if report.rows_replaced > 0 {
+        println!(
+            "  replaced {} rows of an earlier import of the same file",
+            report.rows_replaced
+        );
+    }
     for e in &report.errors {
         println!("  rejected: {}", describe(e));
     }

@@ -30,6 +30,13 @@ pub enum ImportError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The same file (by SHA-256) was already imported into this keyless table; nothing was kept.
+    #[error(
+        "this file (sha256 {sha256}) was already imported into this table at {imported_at}; \
+         nothing was imported. Re-import with reimport=replace to replace its rows, or \
+         reimport=append to add them again"
+    )]
+    AlreadyImported { sha256: String, imported_at: String },
     #[error(transparent)]
     Db(DbError),
 }

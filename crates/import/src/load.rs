@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::{
     ImportError, ReadOptions,
     csv_file::{self, Prepared, ReadSummary},
+    runs::{self, Digesting, Reimport},
     schema::{self, Column},
 };
 
@@ -50,6 +51,9 @@ pub struct LoadRequest {
     /// replace it instead of being appended, so re-importing a file never duplicates. Appends
     /// use the key the table was created with.
     pub key: Vec<String>,
+    /// A table without a key: what to do when this very file (by SHA-256) was imported into
+    /// it before (see [`crate::runs`]).
+    pub reimport: Reimport,
 }
 
 /// The outcome of an import.
@@ -67,6 +71,11 @@ pub struct ImportReport {
     pub rows_read: u64,
     pub rows_loaded: u64,
     pub rows_rejected: u64,
+    /// Tables without a key: SHA-256 of the file as uploaded (lower-case hex), by which a
+    /// re-import of the same file is recognised.
+    pub sha256: Option<String>,
+    /// `reimport=replace`: rows of the earlier imports of this file that were deleted.
+    pub rows_replaced: u64,
     /// The first 100 rejected rows, with line and column.
     pub errors: Vec<csv_file::RowError>,
     pub duration_ms: u64,
@@ -99,6 +108,7 @@ pub async fn import_csv<R: Read + Send + 'static>(
         key = registered_key;
         options.table_columns = Some(columns);
     }
+    let (input, digest) = Digesting::new(input);
     let prepared = tokio::task::spawn_blocking(move || csv_file::prepare(input, &options))
         .await
         .map_err(|e| ImportError::Read(e.to_string()))??;
@@ -126,10 +136,24 @@ pub async fn import_csv<R: Read + Send + 'static>(
         )
         .await?;
     }
-    let (summary, rows_loaded) = if key.is_empty() {
-        copy(tx, &request.table, &columns, prepared).await?
+    let (summary, rows_loaded, sha256, rows_replaced) = if key.is_empty() {
+        let quoted = quote(&request.table);
+        let before = runs::begin_load(tx, &quoted).await?;
+        let (summary, rows) = copy(tx, &request.table, &columns, prepared).await?;
+        let sha256 = digest.hex();
+        let recorded = runs::finish_load(
+            tx,
+            import_table_id,
+            &quoted,
+            &sha256,
+            before,
+            request.reimport,
+        )
+        .await?;
+        (summary, rows, Some(sha256), recorded.rows_replaced)
     } else {
-        merge(tx, &request.table, &columns, &key, prepared).await?
+        let (summary, rows) = merge(tx, &request.table, &columns, &key, prepared).await?;
+        (summary, rows, None, 0)
     };
     tracing::info!(
         import.table = %request.table,
@@ -148,6 +172,8 @@ pub async fn import_csv<R: Read + Send + 'static>(
         rows_read: summary.rows_read,
         rows_loaded,
         rows_rejected: summary.rows_rejected,
+        sha256,
+        rows_replaced,
         errors: summary.errors,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })

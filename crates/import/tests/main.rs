@@ -7,7 +7,7 @@ use std::{io::Cursor, time::Duration};
 use gimbal_db::{Access, RequestScope, harness::TestDatabase};
 use gimbal_import::{
     ColumnOverride, ColumnType, ImportError, ImportReport, LoadRequest, Mode, ReadOptions,
-    load::import_csv,
+    Reimport, load::import_csv,
 };
 use tokio_postgres::{Client, Row};
 
@@ -50,6 +50,19 @@ impl Db {
         mode: Mode,
         key: &[&str],
     ) -> Result<ImportReport, ImportError> {
+        self.import_with(table, file, options, mode, key, Reimport::Refuse)
+            .await
+    }
+
+    async fn import_with(
+        &self,
+        table: &str,
+        file: impl Into<Vec<u8>>,
+        options: ReadOptions,
+        mode: Mode,
+        key: &[&str],
+        reimport: Reimport,
+    ) -> Result<ImportReport, ImportError> {
         let mut conn = self.pool.get().await.unwrap();
         let scope = RequestScope::service("/test/import");
         let tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite)
@@ -61,6 +74,7 @@ impl Db {
             source_name: None,
             statement_timeout: Duration::from_secs(60),
             key: key.iter().map(|k| k.to_string()).collect(),
+            reimport,
         };
         let result = import_csv(&tx, Cursor::new(file.into()), options, &request).await;
         if result.is_ok() {
@@ -502,4 +516,132 @@ async fn a_keyed_table_upserts_so_reimporting_never_duplicates() {
         matches!(err, ImportError::Invalid { field: "key", .. }),
         "{err:?}"
     );
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    db.rows(sql).await[0].get(0)
+}
+
+#[tokio::test]
+async fn re_importing_a_file_into_a_keyless_table_is_refused_replaced_or_appended() {
+    let db = Db::new().await;
+    let file_a = "day,visits\n2024-01-01,5\n2024-01-02,7\n";
+    let file_b = "day,visits\n2024-01-03,9\n";
+    let first = db
+        .import("visits", file_a, ReadOptions::default())
+        .await
+        .unwrap();
+    let sha_a = first.sha256.clone().unwrap();
+    assert_eq!(sha_a.len(), 64);
+    db.import_mode("visits", file_b, ReadOptions::default(), Mode::Append)
+        .await
+        .unwrap();
+
+    // The same bytes again: refused, nothing kept.
+    let err = db
+        .import_mode("visits", file_a, ReadOptions::default(), Mode::Append)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImportError::AlreadyImported { ref sha256, .. } if *sha256 == sha_a));
+    assert!(err.to_string().contains("reimport=replace"), "{err}");
+    assert_eq!(count(&db, "select count(*) from imports.visits").await, 3);
+
+    // replace: file A's rows are swapped for the new load; file B's stay.
+    let replaced = db
+        .import_with(
+            "visits",
+            file_a,
+            ReadOptions::default(),
+            Mode::Append,
+            &[],
+            Reimport::Replace,
+        )
+        .await
+        .unwrap();
+    assert_eq!((replaced.rows_loaded, replaced.rows_replaced), (2, 2));
+    assert_eq!(count(&db, "select count(*) from imports.visits").await, 3);
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from imports.visits where day = '2024-01-03'"
+        )
+        .await,
+        1
+    );
+
+    // append: on purpose, twice the rows; a later replace removes both earlier loads.
+    db.import_with(
+        "visits",
+        file_a,
+        ReadOptions::default(),
+        Mode::Append,
+        &[],
+        Reimport::Append,
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&db, "select count(*) from imports.visits").await, 5);
+    let replaced = db
+        .import_with(
+            "visits",
+            file_a,
+            ReadOptions::default(),
+            Mode::Append,
+            &[],
+            Reimport::Replace,
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.rows_replaced, 4);
+    assert_eq!(count(&db, "select count(*) from imports.visits").await, 3);
+    let runs = db
+        .rows(
+            "select r.sha256, r.rows_loaded, r.last_row_id - r.first_row_id + 1
+               from public.import_runs r join public.import_tables t on t.id = r.import_table_id
+              where t.table_name = 'visits' order by r.created_at, r.first_row_id",
+        )
+        .await;
+    assert_eq!(runs.len(), 2, "one run per file content");
+    let latest: Vec<(String, i64, i64)> = runs
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert!(latest.contains(&(sha_a.clone(), 2, 2)), "{latest:?}");
+}
+
+#[tokio::test]
+async fn the_same_content_in_another_encoding_is_another_file_and_keyed_tables_upsert_as_before() {
+    let db = Db::new().await;
+    db.import("names", "name\nJosé\n", ReadOptions::default())
+        .await
+        .unwrap();
+    // The same text in Latin-1 is other bytes: not recognised as a re-import.
+    let latin1: Vec<u8> = b"name\nJos\xe9\n".to_vec();
+    db.import_mode("names", latin1, ReadOptions::default(), Mode::Append)
+        .await
+        .unwrap();
+    assert_eq!(count(&db, "select count(*) from imports.names").await, 2);
+
+    // A keyed table needs no run record: the key already makes re-imports idempotent.
+    let report = db
+        .import_keyed(
+            "keyed",
+            "sku,qty\nA,1\n",
+            ReadOptions::default(),
+            Mode::Create,
+            &["sku"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.sha256, None);
+    db.import_keyed(
+        "keyed",
+        "sku,qty\nA,1\n",
+        ReadOptions::default(),
+        Mode::Append,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&db, "select count(*) from imports.keyed").await, 1);
 }

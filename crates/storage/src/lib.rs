@@ -7,9 +7,11 @@
 //!   functions host at the same path Supabase uses for signed URLs, with an HMAC-SHA256 token
 //!   that names the object and its expiry.
 //!
-//! [`Store::from_config`] picks one.
+//! [`Store::from_config`] picks one. [`CallerStorage`] reads objects as the caller (imports from
+//! Storage), so Storage's own RLS applies.
 
 mod local;
+mod reading;
 mod supabase;
 
 use std::{future::Future, time::Duration};
@@ -17,6 +19,7 @@ use std::{future::Future, time::Duration};
 use gimbal_edge::Config;
 
 pub use local::{LinkError, LocalStore};
+pub use reading::CallerStorage;
 pub use supabase::SupabaseStorage;
 
 /// The bucket report files live in.

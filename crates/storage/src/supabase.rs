@@ -32,6 +32,9 @@ struct SignedUrl {
 
 #[derive(Deserialize)]
 struct StorageErrorBody {
+    /// A string (`"404"`) in current versions, a number in some older ones.
+    #[serde(rename = "statusCode")]
+    status_code: Option<serde_json::Value>,
     message: Option<String>,
     error: Option<String>,
 }
@@ -56,11 +59,23 @@ impl SupabaseStorage {
 }
 
 /// The error a non-2xx answer carries (Storage answers `{"statusCode","error","message"}`).
-async fn failure(response: reqwest::Response) -> StorageError {
-    let status = response.status().as_u16();
+/// Older Storage versions answer HTTP 400 with the real status in `statusCode`; that one wins.
+pub(crate) async fn failure(response: reqwest::Response) -> StorageError {
+    let mut status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<StorageErrorBody>(&body)
-        .ok()
+    let parsed = serde_json::from_str::<StorageErrorBody>(&body).ok();
+    if let Some(code) = parsed
+        .as_ref()
+        .and_then(|b| match b.status_code.as_ref()? {
+            serde_json::Value::String(s) => s.parse::<u16>().ok(),
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            _ => None,
+        })
+        .filter(|c| (400..600).contains(c))
+    {
+        status = code;
+    }
+    let message = parsed
         .and_then(|b| b.message.or(b.error))
         .unwrap_or_else(|| body.chars().take(200).collect());
     StorageError::Status { status, message }

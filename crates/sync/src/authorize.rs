@@ -1,11 +1,14 @@
 //! Connecting a GA4 property or a Meta ad account interactively: the OAuth2 authorization-code
 //! flow with PKCE (RFC 7636, S256) and a signed `state`.
 //!
-//! The flow keeps no server-side session. `state` is `base64url(claims).base64url(HMAC-SHA256)`
-//! and says which source is being connected, by whom, until when (10 minutes); it comes back
-//! through the browser, so it is checked (constant time) and its expiry enforced before
-//! anything else. The PKCE verifier is derived from the state's nonce with the same secret, so
-//! it never leaves the server: the browser only ever sees its SHA-256 challenge.
+//! `state` is `base64url(claims).base64url(HMAC-SHA256)` and says which source is being
+//! connected, by whom, until when (10 minutes); it comes back through the browser, so it is
+//! checked (constant time) and its expiry enforced before anything else. Its nonce is also
+//! recorded in `public.oauth_states` when it is issued ([`record_state`]) and consumed by the
+//! callback with one conditional update ([`consume_state`]), so a state is accepted once: a
+//! replayed redirect (browser history, a leaked URL) is refused before any code is exchanged.
+//! The PKCE verifier is derived from the state's nonce with the same secret, so it never leaves
+//! the server: the browser only ever sees its SHA-256 challenge.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -100,6 +103,73 @@ pub enum StateError {
     BadSignature,
     #[error("state has expired; start the connection again")]
     Expired,
+    #[error("state was already used; start the connection again")]
+    Replayed,
+    #[error("state was not issued by this server; start the connection again")]
+    Unknown,
+}
+
+/// Records a signed state's nonce so that [`consume_state`] accepts it once. Also forgets
+/// states that expired more than a day ago (kept that long so a replay gets a clear answer).
+/// `tx` runs as `service_role`.
+pub async fn record_state(
+    tx: &gimbal_db::Transaction<'_>,
+    claims: &StateClaims,
+) -> Result<(), gimbal_db::DbError> {
+    tx.execute(
+        "delete from public.oauth_states where expires_at < now() - interval '1 day'",
+        &[],
+    )
+    .await?;
+    let provider = match claims.provider {
+        Provider::Ga4 => "ga4",
+        Provider::Meta => "meta",
+    };
+    let created_by = claims.sub.as_deref().and_then(|s| s.parse::<Uuid>().ok());
+    tx.execute(
+        "insert into public.oauth_states (nonce, data_source_id, provider, created_by, expires_at)
+         values ($1, $2, $3, $4, to_timestamp($5::bigint))",
+        &[
+            &claims.nonce,
+            &claims.data_source_id,
+            &provider,
+            &created_by,
+            &claims.exp,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks a verified state used. One conditional update decides, so of two concurrent callbacks
+/// with the same state exactly one gets `Ok`. `tx` runs as `service_role`.
+pub async fn consume_state(
+    tx: &gimbal_db::Transaction<'_>,
+    claims: &StateClaims,
+) -> Result<Result<(), StateError>, gimbal_db::DbError> {
+    let consumed = tx
+        .execute(
+            "update public.oauth_states set consumed_at = now()
+              where nonce = $1 and data_source_id = $2 and consumed_at is null
+                and expires_at > now()",
+            &[&claims.nonce, &claims.data_source_id],
+        )
+        .await?;
+    if consumed == 1 {
+        return Ok(Ok(()));
+    }
+    let known = tx
+        .query_opt(
+            "select consumed_at is not null, expires_at <= now() from public.oauth_states
+              where nonce = $1 and data_source_id = $2",
+            &[&claims.nonce, &claims.data_source_id],
+        )
+        .await?;
+    Ok(Err(match known {
+        Some(row) if row.get::<_, bool>(0) => StateError::Replayed,
+        Some(row) if row.get::<_, bool>(1) => StateError::Expired,
+        _ => StateError::Unknown,
+    }))
 }
 
 fn mac(secret: &SecretString) -> Hmac<Sha256> {
@@ -260,9 +330,58 @@ pub async fn exchange_code(
             let token = answer
                 .access_token
                 .ok_or_else(|| ConnectorError::AuthFailed("Meta issued no access token".into()))?;
-            Ok(json!({ "access_token": token.expose_secret() }))
+            let long_lived = exchange_for_long_lived(http, app, &token).await?;
+            let expires_at = long_lived
+                .expires_in
+                .map(|secs| chrono::Utc::now().timestamp() + secs);
+            Ok(json!({
+                "access_token": long_lived.access_token.expose_secret(),
+                "expires_at": expires_at,
+            }))
         }
     }
+}
+
+#[derive(Deserialize)]
+struct LongLived {
+    access_token: SecretString,
+    /// Seconds; about 60 days.
+    expires_in: Option<i64>,
+}
+
+/// Meta's code exchange gives a short-lived user token (hours); syncs need the long-lived one
+/// (about 60 days): `GET /oauth/access_token?grant_type=fb_exchange_token&client_id&
+/// client_secret&fb_exchange_token`, server to server, as the app secret travels with it.
+async fn exchange_for_long_lived(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    short_lived: &SecretString,
+) -> Result<LongLived, ConnectorError> {
+    let response = http
+        .get(&app.token_url)
+        .query(&[
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.expose_secret()),
+            ("fb_exchange_token", short_lived.expose_secret()),
+        ])
+        .send()
+        .await
+        .map_err(|e| transport_error(&e.without_url()))?;
+    if !response.status().is_success() {
+        let body: Value = response.json().await.unwrap_or_default();
+        let reason = body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("refused")
+            .to_string();
+        return Err(ConnectorError::AuthFailed(format!(
+            "Meta did not extend the access token: {reason}; connect again"
+        )));
+    }
+    response.json().await.map_err(|_| {
+        ConnectorError::Provider("Meta's token exchange answered without a token".into())
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub struct ColumnInfo {
     pub data_type: String,
     /// Whether the column is a metric (summable) rather than a dimension.
     pub metric: bool,
+    /// The name people know it by, when the source has one (GA4's `uiName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// A stream a source offers: a report, a table, an endpoint.
@@ -76,6 +79,9 @@ pub enum ConnectorError {
     },
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The encrypted connection could not be set up or its certificate was refused.
+    #[error("TLS failed: {0}")]
+    Tls(String),
     /// The source's configuration is wrong; `field` names the setting.
     #[error("{field}: {message}")]
     Config { field: String, message: String },
@@ -102,6 +108,7 @@ impl ConnectorError {
             ConnectorError::PermissionDenied(_) => "permission_denied",
             ConnectorError::Quota { .. } => "quota",
             ConnectorError::Timeout(_) => "timeout",
+            ConnectorError::Tls(_) => "tls_failed",
             ConnectorError::Config { .. } => "invalid_config",
             ConnectorError::UnknownStream(_) => "unknown_stream",
             ConnectorError::Provider(_) => "provider_error",

@@ -148,23 +148,45 @@ impl Ga4 {
         Ok(report)
     }
 
-    /// One call; a 401 gets one fresh access token before it counts as a failure.
+    /// One `runReport` call.
     async fn call(&self, url: &str, body: &Value) -> Result<ReportResponse, ConnectorError> {
+        self.authorized("runReport", || self.http.post(url).json(body))
+            .await
+    }
+
+    /// The property's catalogue: every dimension and metric it offers, custom ones included
+    /// (`GET /v1beta/properties/{id}/metadata`).
+    async fn metadata(&self) -> Result<Metadata, ConnectorError> {
+        let url = format!(
+            "{}/v1beta/properties/{}/metadata",
+            self.api_url, self.config.property_id
+        );
+        self.backoff
+            .retry("ga4.getMetadata", || {
+                self.authorized("getMetadata", || self.http.get(&url))
+            })
+            .await
+    }
+
+    /// Sends `request` with an access token; a 401 gets one fresh token before it counts as
+    /// a failure.
+    async fn authorized<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, ConnectorError> {
         let mut refreshed = false;
         loop {
             let token = self.tokens.access_token(&self.http).await?;
-            let response = self
-                .http
-                .post(url)
+            let response = request()
                 .bearer_auth(token)
-                .json(body)
                 .send()
                 .await
                 .map_err(|e| transport_error(&e))?;
             let status = response.status();
             if status.is_success() {
                 return response.json().await.map_err(|e| {
-                    ConnectorError::Provider(format!("unexpected runReport answer: {e}"))
+                    ConnectorError::Provider(format!("unexpected {method} answer: {e}"))
                 });
             }
             if status.as_u16() == 401 && !refreshed && self.tokens.can_refresh() {
@@ -266,6 +288,31 @@ struct GoogleErrorBody {
     status: String,
 }
 
+/// `GET …/metadata`: `{"name", "dimensions": [DimensionMetadata], "metrics": [MetricMetadata]}`.
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    dimensions: Vec<FieldMetadata>,
+    #[serde(default)]
+    metrics: Vec<FieldMetadata>,
+}
+
+/// `apiName` (what reports take), `uiName` (what people see), `type` (metrics only:
+/// `TYPE_INTEGER`, `TYPE_FLOAT`, `TYPE_CURRENCY`, `TYPE_SECONDS`…).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldMetadata {
+    api_name: String,
+    #[serde(default)]
+    ui_name: String,
+    #[serde(default = "unspecified", rename = "type")]
+    data_type: String,
+}
+
+fn unspecified() -> String {
+    "METRIC_TYPE_UNSPECIFIED".into()
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ReportResponse {
@@ -357,24 +404,57 @@ impl Connector for Ga4 {
         self.run_report(today, today, 0, 1).await.map(|_| ())
     }
 
+    /// The property's whole catalogue from the Metadata API, the configured dimensions and
+    /// metrics first (in their order); a configured name the property does not offer is a
+    /// configuration error naming it.
     async fn discover(&self) -> Result<Vec<StreamInfo>, ConnectorError> {
-        let today = self.end_date();
-        let report = self.run_report(today, today, 0, 1).await?;
-        let mut columns: Vec<ColumnInfo> = self
+        let metadata = self.metadata().await?;
+        let column = |name: &str, label: &str, data_type: &str, metric: bool| ColumnInfo {
+            name: name.to_string(),
+            data_type: data_type.to_string(),
+            metric,
+            label: (!label.is_empty()).then(|| label.to_string()),
+        };
+        let dimensions: Vec<ColumnInfo> = metadata
+            .dimensions
+            .iter()
+            .map(|d| column(&d.api_name, &d.ui_name, "string", false))
+            .collect();
+        let metrics: Vec<ColumnInfo> = metadata
+            .metrics
+            .iter()
+            .map(|m| column(&m.api_name, &m.ui_name, &m.data_type, true))
+            .collect();
+        let mut columns = Vec::with_capacity(dimensions.len() + metrics.len());
+        for (field, wanted, offered) in [
+            ("dimensions", &self.config.dimensions, &dimensions),
+            ("metrics", &self.config.metrics, &metrics),
+        ] {
+            for name in wanted {
+                let found = offered.iter().find(|c| &c.name == name).ok_or_else(|| {
+                    ConnectorError::config(
+                        field,
+                        format!(
+                            "{name:?} is not offered by property {}",
+                            self.config.property_id
+                        ),
+                    )
+                })?;
+                columns.push(found.clone());
+            }
+        }
+        let configured: Vec<&String> = self
             .config
             .dimensions
             .iter()
-            .map(|d| ColumnInfo {
-                name: d.clone(),
-                data_type: "string".into(),
-                metric: false,
-            })
+            .chain(&self.config.metrics)
             .collect();
-        columns.extend(report.metric_headers.iter().map(|m| ColumnInfo {
-            name: m.name.clone(),
-            data_type: m.data_type.clone(),
-            metric: true,
-        }));
+        columns.extend(
+            dimensions
+                .into_iter()
+                .chain(metrics)
+                .filter(|c| !configured.contains(&&c.name)),
+        );
         Ok(vec![StreamInfo {
             name: self.stream_name().to_string(),
             columns,

@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod backoff;
 pub mod connector;
 pub mod credentials;
+pub mod cursor;
 pub mod ga4;
 pub mod meta;
 pub mod mysql;

@@ -6,6 +6,12 @@
 //! `X-Business-Use-Case-Usage`, `X-App-Usage` and `X-Ad-Account-Usage` headers; above the
 //! threshold (90 % by default) the connector pauses for `estimated_time_to_regain_access` before
 //! the next call instead of running into error 17/80000.
+//!
+//! Long ranges (a first sync of months, by default from 90 days) run as an asynchronous report
+//! job, as Meta advises for large reports: `POST /act_{id}/insights` answers a `report_run_id`;
+//! `GET /{report_run_id}` tells `async_status` and `async_percent_completion`; once "Job
+//! Completed", `GET /{report_run_id}/insights` pages like the synchronous edge. The job id is
+//! part of the run's checkpoint, so a killed run resumes polling the same job.
 
 use std::time::Duration;
 
@@ -46,6 +52,25 @@ pub struct MetaConfig {
     /// Longest pause; a longer one ends the run with a quota error (the job retries later).
     #[serde(default = "default_max_pause")]
     pub max_pause_secs: u64,
+    /// Ranges of at least this many days are read through an async report job.
+    #[serde(default = "default_async_min_days")]
+    pub async_min_days: i64,
+    /// Wait between two looks at a running job.
+    #[serde(default = "default_async_poll")]
+    pub async_poll_secs: u64,
+    /// Looks at a job before the run gives up on it (timeout).
+    #[serde(default = "default_async_max_polls")]
+    pub async_max_polls: u64,
+}
+
+fn default_async_min_days() -> i64 {
+    90
+}
+fn default_async_poll() -> u64 {
+    5
+}
+fn default_async_max_polls() -> u64 {
+    360
 }
 
 fn default_level() -> String {
@@ -179,19 +204,100 @@ impl Meta {
         .map_err(|e| ConnectorError::config("graph_url", e.to_string()))
     }
 
+    fn object_url(&self, object: &str) -> String {
+        format!("{}/{}/{object}", self.graph_url, self.config.api_version)
+    }
+
+    /// Starts an async report job for the range; answers its `report_run_id`.
+    async fn start_job(
+        &self,
+        since: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<String, ConnectorError> {
+        let url = self.first_url(since, until, self.config.page_size)?;
+        let (base, params): (String, Vec<(String, String)>) = {
+            let params = url.query_pairs().into_owned().collect();
+            let mut base = url.clone();
+            base.set_query(None);
+            (base.to_string(), params)
+        };
+        let run: ReportRun = self
+            .graph("meta.insights_job", || self.http.post(&base).form(&params))
+            .await?;
+        tracing::info!(sync.meta.report_run_id = %run.report_run_id, %since, %until, "Meta report job started");
+        Ok(run.report_run_id)
+    }
+
+    /// One look at a job: the first page of its results once complete, or the position to
+    /// look again from.
+    async fn poll_job(
+        &self,
+        run: &str,
+        polls: u64,
+        until: &Value,
+    ) -> Result<Result<String, Page>, ConnectorError> {
+        let status: ReportRunStatus = self
+            .graph("meta.insights_job_status", || {
+                self.http.get(self.object_url(run))
+            })
+            .await?;
+        match status.async_status.as_str() {
+            "Job Completed" => {
+                let mut url = reqwest::Url::parse(&format!("{}/insights", self.object_url(run)))
+                    .map_err(|e| ConnectorError::config("graph_url", e.to_string()))?;
+                url.query_pairs_mut()
+                    .append_pair("limit", &self.config.page_size.to_string());
+                Ok(Ok(url.to_string()))
+            }
+            "Job Failed" | "Job Skipped" => Err(ConnectorError::Provider(format!(
+                "Meta's report job {run} ended with {:?}",
+                status.async_status
+            ))),
+            _ if polls + 1 >= self.config.async_max_polls => Err(ConnectorError::Timeout(format!(
+                "Meta's report job {run} was still at {:.0}% after {} looks",
+                status.async_percent_completion,
+                polls + 1
+            ))),
+            _ => {
+                tracing::info!(
+                    sync.meta.report_run_id = %run,
+                    sync.meta.percent = status.async_percent_completion,
+                    "Meta report job running"
+                );
+                tokio::time::sleep(Duration::from_secs(self.config.async_poll_secs)).await;
+                Ok(Err(Page {
+                    records: Vec::new(),
+                    cursor: None,
+                    next: Some(json!({"report_run_id": run, "polls": polls + 1, "until": until})),
+                }))
+            }
+        }
+    }
+
     fn id_field(&self) -> String {
         format!("{}_id", self.config.level)
     }
 
     async fn get(&self, url: &str) -> Result<InsightsResponse, ConnectorError> {
-        self.backoff.retry("meta.insights", || self.call(url)).await
+        self.graph("meta.insights", || self.http.get(url)).await
     }
 
-    async fn call(&self, url: &str) -> Result<InsightsResponse, ConnectorError> {
+    /// Calls the Graph API with retries on transient failures.
+    async fn graph<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, ConnectorError> {
+        self.backoff.retry(what, || self.call(what, &request)).await
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        request: &impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, ConnectorError> {
         let token = self.tokens.access_token(&self.http).await?;
-        let response = self
-            .http
-            .get(url)
+        let response = request()
             .bearer_auth(token)
             .send()
             .await
@@ -200,9 +306,10 @@ impl Meta {
         let usage = Usage::from_headers(response.headers());
         let retry = retry_after(response.headers());
         if status.is_success() {
-            let body: InsightsResponse = response.json().await.map_err(|e| {
-                ConnectorError::Provider(format!("unexpected insights answer: {e}"))
-            })?;
+            let body: T = response
+                .json()
+                .await
+                .map_err(|e| ConnectorError::Provider(format!("unexpected {what} answer: {e}")))?;
             self.pause_if_throttled(&usage).await?;
             return Ok(body);
         }
@@ -424,6 +531,7 @@ impl Connector for Meta {
                     name: f.clone(),
                     data_type: if metric { "numeric string" } else { "string" }.into(),
                     metric,
+                    label: None,
                 }
             })
             .collect();
@@ -468,21 +576,33 @@ impl Connector for Meta {
     async fn read_page(&self, stream: &str, position: &Position) -> Result<Page, ConnectorError> {
         self.check_stream(stream)?;
         let until = position.get("until").cloned().unwrap_or(Value::Null);
-        let url = match position.get("url").and_then(Value::as_str) {
-            Some(url) => url.to_string(),
-            None => {
-                let date = |k: &str| {
-                    position
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .and_then(|d| d.parse::<NaiveDate>().ok())
-                        .ok_or_else(|| {
-                            ConnectorError::Provider(format!("bad Meta position: no {k}"))
-                        })
-                };
-                self.first_url(date("since")?, date("until")?, self.config.page_size)?
-                    .to_string()
+        let url = if let Some(url) = position.get("url").and_then(Value::as_str) {
+            url.to_string()
+        } else if let Some(run) = position.get("report_run_id").and_then(Value::as_str) {
+            let polls = position.get("polls").and_then(Value::as_u64).unwrap_or(0);
+            match self.poll_job(run, polls, &until).await? {
+                Ok(url) => url,
+                Err(waiting) => return Ok(waiting),
             }
+        } else {
+            let date = |k: &str| {
+                position
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .and_then(|d| d.parse::<NaiveDate>().ok())
+                    .ok_or_else(|| ConnectorError::Provider(format!("bad Meta position: no {k}")))
+            };
+            let (since, until_day) = (date("since")?, date("until")?);
+            if (until_day - since).num_days() + 1 >= self.config.async_min_days {
+                let run = self.start_job(since, until_day).await?;
+                return Ok(Page {
+                    records: Vec::new(),
+                    cursor: None,
+                    next: Some(json!({"report_run_id": run, "polls": 0, "until": until})),
+                });
+            }
+            self.first_url(since, until_day, self.config.page_size)?
+                .to_string()
         };
         let response = self.get(&url).await?;
         let records = response.data.iter().map(|r| self.record(r)).collect();
@@ -496,6 +616,22 @@ impl Connector for Meta {
             next: next.map(|url| json!({"url": url, "until": until})),
         })
     }
+}
+
+/// `POST /act_{id}/insights` (async): the job's id.
+#[derive(Deserialize)]
+struct ReportRun {
+    report_run_id: String,
+}
+
+/// `GET /{report_run_id}`: "Job Not Started", "Job Started", "Job Running", "Job Completed",
+/// "Job Failed" or "Job Skipped", and how far along it is.
+#[derive(Deserialize)]
+struct ReportRunStatus {
+    #[serde(default)]
+    async_status: String,
+    #[serde(default)]
+    async_percent_completion: f64,
 }
 
 #[cfg(test)]

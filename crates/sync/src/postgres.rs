@@ -269,6 +269,7 @@ impl Connector for PostgresSource {
                 name: c.name().to_string(),
                 data_type: c.type_().name().to_string(),
                 metric: self.config.metric_columns.iter().any(|m| m == c.name()),
+                label: None,
             })
             .collect();
         Ok(vec![StreamInfo {

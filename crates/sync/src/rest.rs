@@ -2,7 +2,9 @@
 //! page by page number, offset, a cursor found in the answer, or the `Link: <…>; rel="next"`
 //! header. Authentication is an API key (header or query parameter) or a bearer token, both
 //! from the source's encrypted credentials. An optional cursor field makes reads incremental:
-//! its highest value is saved and sent back in `since_param` on the next run.
+//! its highest value is saved and sent back in `since_param` on the next run. "Highest" is by
+//! the cursor's type (`cursor_type`, or inferred from the values, see [`crate::cursor`]): ids
+//! as numbers, timestamps as instants.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -11,6 +13,7 @@ use crate::{
     Backoff, ConnectorError, Page, Position, Record, StreamInfo,
     backoff::retry_after,
     connector::{ColumnInfo, Connector, transport_error},
+    cursor::{self, CursorType, Highest},
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -32,6 +35,10 @@ pub struct RestConfig {
     /// Field whose highest value is the incremental cursor.
     #[serde(default)]
     pub cursor_field: Option<String>,
+    /// How cursor values compare (`integer`, `number`, `timestamp`, `date`, `string`);
+    /// inferred from the first value seen when absent.
+    #[serde(default)]
+    pub cursor_type: Option<CursorType>,
     /// Query parameter that carries the saved cursor to the API.
     #[serde(default)]
     pub since_param: Option<String>,
@@ -192,9 +199,9 @@ impl RestSource {
             }
             if let (Some(param), Some(since)) = (
                 &self.config.since_param,
-                position.get("since").and_then(Value::as_str),
+                position.get("since").and_then(cursor::as_param),
             ) {
-                query.append_pair(param, since);
+                query.append_pair(param, &since);
             }
             if let (RestAuth::ApiKey { query: Some(q), .. }, Some(token)) =
                 (&self.config.auth, &self.token)
@@ -288,6 +295,13 @@ impl RestSource {
     }
 }
 
+/// The cursor type a saved cursor (`type`) or a position (`cursor_type`) carries.
+fn saved_type(saved: Option<&Value>) -> Option<CursorType> {
+    let saved = saved?;
+    let kind = saved.get("type").or_else(|| saved.get("cursor_type"))?;
+    serde_json::from_value(kind.clone()).ok()
+}
+
 /// The `rel="next"` target of a `Link` header (RFC 8288), as GitHub and many APIs send it.
 pub fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
     headers
@@ -337,15 +351,17 @@ impl Connector for RestSource {
             .iter()
             .map(|(name, v)| ColumnInfo {
                 name: name.clone(),
+                // The same inference a cursor on this column uses.
                 data_type: match v {
-                    Value::Number(_) => "number",
                     Value::Bool(_) => "boolean",
                     Value::Object(_) => "object",
                     Value::Array(_) => "array",
-                    _ => "string",
+                    Value::Null => "string",
+                    other => CursorType::infer(other).map_or("string", CursorType::name),
                 }
                 .into(),
                 metric: self.config.metric_fields.contains(name),
+                label: None,
             })
             .collect();
         Ok(vec![StreamInfo {
@@ -376,7 +392,8 @@ impl Connector for RestSource {
             .and_then(|c| c.get("max"))
             .cloned()
             .unwrap_or(Value::Null);
-        Ok(json!({"since": since, "max": since}))
+        let kind = self.config.cursor_type.or_else(|| saved_type(cursor));
+        Ok(json!({"since": since, "max": since, "cursor_type": kind}))
     }
 
     async fn read_page(&self, stream: &str, position: &Position) -> Result<Page, ConnectorError> {
@@ -387,19 +404,28 @@ impl Connector for RestSource {
         let raw = self.records(&body)?;
         let records: Vec<Record> = raw.iter().map(|r| self.record(r)).collect();
         // The highest cursor value seen in this run, carried from page to page.
-        let mut max = position
-            .get("max")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let mut highest = Highest::new(
+            self.config
+                .cursor_type
+                .or_else(|| saved_type(Some(position))),
+            position.get("max").cloned(),
+        );
         if let Some(field) = &self.config.cursor_field {
             for r in raw {
-                if let Some(v) = r.get(field).and_then(Value::as_str)
-                    && max.as_deref().is_none_or(|m| v > m)
-                {
-                    max = Some(v.to_string());
+                if let Some(v) = r.get(field) {
+                    highest.offer(v);
                 }
             }
+            if highest.skipped > 0 {
+                tracing::warn!(
+                    rest.cursor_field = %field,
+                    rest.skipped = highest.skipped,
+                    "cursor values not of the cursor's type were ignored"
+                );
+            }
         }
+        let kind = highest.kind;
+        let max = highest.value;
         let mut next = match &self.config.pagination {
             Pagination::None => None,
             Pagination::Page { size, start, .. } => (records.len() >= *size).then(|| {
@@ -433,11 +459,12 @@ impl Connector for RestSource {
                 "since".into(),
                 position.get("since").cloned().unwrap_or(Value::Null),
             );
-            n.insert("max".into(), max.clone().map_or(Value::Null, Value::String));
+            n.insert("max".into(), max.clone().unwrap_or(Value::Null));
+            n.insert("cursor_type".into(), json!(kind));
         }
         Ok(Page {
             records,
-            cursor: max.map(|m| json!({"max": m})),
+            cursor: max.map(|m| json!({"max": m, "type": kind})),
             next,
         })
     }

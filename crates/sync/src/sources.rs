@@ -11,7 +11,7 @@ use crate::{
     connector::Connector,
     ga4::{Ga4, Ga4Config},
     meta::{Meta, MetaConfig},
-    mysql::MysqlSource,
+    mysql::{MysqlSource, MysqlTls},
     oauth::{Credentials, GA4_SCOPE, TokenSource},
     postgres::{PostgresConfig, PostgresSource},
     rest::{RestConfig, RestSource},
@@ -126,14 +126,16 @@ pub fn build(
         }
         "mysql" => {
             let config: PostgresConfig = parse_config(spec.config)?;
-            let url = credentials()?
+            let credentials = credentials()?;
+            let url = credentials
                 .get("url")
                 .and_then(Value::as_str)
                 .map(|u| SecretString::from(u.to_string()))
                 .ok_or_else(|| {
                     ConnectorError::config("credentials", "a mysql source needs {\"url\": …}")
                 })?;
-            Ok(AnyConnector::Mysql(MysqlSource::new(config, url)?))
+            let tls = MysqlTls::from_credentials(&credentials)?;
+            Ok(AnyConnector::Mysql(MysqlSource::new(config, url, tls)?))
         }
         "rest" => {
             let config: RestConfig = parse_config(spec.config)?;

@@ -2,7 +2,7 @@
 //! (`test`), and what does it offer (`preview`: streams, columns, first rows). Provider calls are
 //! not retried here and the whole answer is bounded by a timeout, so a person waiting on a form
 //! gets a verdict, not a spinner; failures come back as an actionable kind (auth_failed,
-//! host_unreachable, permission_denied, quota, timeout, invalid_config) and a message.
+//! host_unreachable, permission_denied, quota, timeout, tls_failed, invalid_config) and a message.
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Verdict {
     pub ok: bool,
-    /// `auth_failed`, `host_unreachable`, `permission_denied`, `quota`, `timeout`,
+    /// `auth_failed`, `host_unreachable`, `permission_denied`, `quota`, `timeout`, `tls_failed`,
     /// `invalid_config`, `unknown_stream` or `provider_error`.
     pub error: Option<&'static str>,
     pub message: Option<String>,

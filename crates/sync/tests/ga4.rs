@@ -307,8 +307,45 @@ async fn discovery_and_preview_show_columns_and_rows_without_storing() {
         .iter()
         .map(|c| (c.name.as_str(), c.data_type.as_str(), c.metric))
         .collect();
-    assert_eq!(types[0], ("date", "string", false));
-    assert_eq!(types[2], ("sessions", "TYPE_INTEGER", true));
+    // The configured fields first, typed and labelled by the Metadata API, then the rest of
+    // the property's catalogue (custom definitions included).
+    assert_eq!(
+        types[..5],
+        [
+            ("date", "string", false),
+            ("sessionDefaultChannelGroup", "string", false),
+            ("sessions", "TYPE_INTEGER", true),
+            ("totalUsers", "TYPE_INTEGER", true),
+            ("totalRevenue", "TYPE_CURRENCY", true),
+        ]
+    );
+    assert_eq!(
+        streams[0].columns[4].label.as_deref(),
+        Some("Total revenue")
+    );
+    assert!(types.contains(&("customEvent:plan", "string", false)));
+    assert!(types.contains(&("averageSessionDuration", "TYPE_SECONDS", true)));
+    assert_eq!(types.len(), 9);
+
+    // A configured field the property does not offer is named.
+    let mut wrong = config(4);
+    wrong["metrics"] = json!(["sessions", "sesions"]);
+    let err = sources::build(
+        SourceSpec {
+            kind: "ga4",
+            config: &wrong,
+            credentials: Some(refresh_credentials()),
+        },
+        &env.deps.urls,
+        &env.deps.http,
+        fast_backoff(),
+    )
+    .unwrap()
+    .discover()
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), "invalid_config");
+    assert!(err.to_string().starts_with("metrics: \"sesions\""), "{err}");
     let rows = connector.preview("report", 3).await.unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].key, "20240301|Direct");

@@ -199,3 +199,70 @@ async fn an_expired_token_is_an_auth_failure() {
     assert_eq!(err.kind(), "auth_failed");
     assert!(err.to_string().contains("code 190"), "{err}");
 }
+
+/// 120 days: longer than the 90 from which a report job is used.
+fn long_range() -> Value {
+    let mut config = config();
+    config["start_date"] = json!("2024-01-01");
+    config["end_date"] = json!("2024-04-29");
+    config["page_size"] = json!(100);
+    config["async_poll_secs"] = json!(0);
+    config
+}
+
+#[tokio::test]
+async fn a_long_range_runs_as_an_async_report_job_polled_until_complete() {
+    let (env, server) = setup().await;
+    server.state.lock().unwrap().job_running_looks = 2;
+    let source = env
+        .source("meta", long_range(), json!({"access_token": "meta-token"}))
+        .await;
+    let summary = runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    // 120 days × 2 campaigns, read from the job's results in pages of 100.
+    assert_eq!(summary.rows_read, 240);
+    assert_eq!(
+        env.count("select count(*) from public.imported_data").await,
+        240
+    );
+    let state = server.state.lock().unwrap();
+    assert_eq!(state.jobs.len(), 1, "one job for the range");
+    let job = &state.jobs[0];
+    let get = |k: &str| {
+        job.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get("level"), "campaign");
+    assert_eq!(get("time_increment"), "1");
+    let range: Value = serde_json::from_str(&get("time_range")).unwrap();
+    assert_eq!(range, json!({"since": "2024-01-01", "until": "2024-04-29"}));
+    assert_eq!(
+        state.job_looks, 3,
+        "two looks while running, one when complete"
+    );
+    assert_eq!(state.afters, ["", "c100", "c200"]);
+}
+
+#[tokio::test]
+async fn a_failed_report_job_fails_the_run_and_short_ranges_stay_synchronous() {
+    let (env, server) = setup().await;
+    server.state.lock().unwrap().job_fails = true;
+    let source = env
+        .source("meta", long_range(), json!({"access_token": "meta-token"}))
+        .await;
+    let err = runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Job Failed"), "{err}");
+
+    let short = env
+        .source("meta", config(), json!({"access_token": "meta-token"}))
+        .await;
+    runner::run(&env.deps, env.queue(short).await)
+        .await
+        .unwrap();
+    assert_eq!(server.state.lock().unwrap().jobs.len(), 1);
+}

@@ -1,6 +1,7 @@
 //! MySQL/MariaDB as a source: a real MariaDB server started by the test itself (its own data
 //! directory, socket and port, stopped when the test ends), read in keyset order without
-//! skipping ties and incrementally; connection problems and timeouts reported by kind.
+//! skipping ties and incrementally; connection problems and timeouts reported by kind; TLS
+//! with a CA and server certificate generated (openssl) for the test, per `ssl_mode`.
 
 use std::{
     path::PathBuf,
@@ -26,6 +27,11 @@ struct MariaDb {
 
 impl MariaDb {
     fn start() -> Self {
+        Self::start_with(|_| Vec::new())
+    }
+
+    /// Starts a server with extra options, which `options` may write files for into `dir`.
+    fn start_with(options: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
         assert!(
             std::path::Path::new(SERVER).exists(),
             "MariaDB is needed for these tests: apt-get install mariadb-server (.ci/run does)"
@@ -34,6 +40,7 @@ impl MariaDb {
             std::env::temp_dir().join(format!("gimbal-mariadb-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("data");
+        let extra = options(&dir);
         let status = Command::new(INSTALL)
             .args([
                 "--no-defaults",
@@ -64,6 +71,7 @@ impl MariaDb {
                 "--skip-log-bin",
             ])
             .arg(format!("--pid-file={}", dir.join("pid").display()))
+            .args(&extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -253,4 +261,200 @@ async fn mariadb_problems_are_reported_by_kind() {
     let err = root.preview("query", 1).await.unwrap_err();
     assert_eq!(err.kind(), "timeout", "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// Runs openssl in `dir`, failing the test with its output.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is needed for the TLS tests (.ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A CA, another CA, and a server certificate from the first for `localhost` only (no IP), so
+/// that connecting to 127.0.0.1 passes `verify_ca` but not `verify_identity`.
+fn certificates(dir: &std::path::Path) -> Vec<String> {
+    for ca in ["ca", "other-ca"] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+                "-subj",
+                &format!("/CN=Gimbal test {ca}"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+    }
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ],
+    );
+    ["ssl-ca=ca.pem", "ssl-cert=server.pem", "ssl-key=server.key"]
+        .iter()
+        .map(|o| {
+            let (name, file) = o.split_once('=').unwrap();
+            format!("--{name}={}", dir.join(file).display())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn tls_modes_connect_verify_and_refuse_by_kind() {
+    let maria = MariaDb::start_with(certificates);
+    // This user may only connect over TLS: a plain connection is refused by the server.
+    maria
+        .sql(
+            "create database shop;
+             create table shop.orders (id int primary key, updated_at datetime not null);
+             insert into shop.orders values (1, '2024-03-01 10:00:00');
+             create user 'tls_reader'@'%' identified by 'tls-pw' require ssl;
+             grant select on shop.orders to 'tls_reader'@'%';",
+        )
+        .unwrap();
+    let ca = std::fs::read_to_string(maria.dir.join("ca.pem")).unwrap();
+    let other_ca = std::fs::read_to_string(maria.dir.join("other-ca.pem")).unwrap();
+    let env = Env::new(ProviderUrls::default()).await;
+    let config = json!({"table": "orders", "cursor_column": "updated_at", "key_columns": ["id"]});
+    let test = |credentials: Value| {
+        let connector = sources::build(
+            SourceSpec {
+                kind: "mysql",
+                config: &config,
+                credentials: Some(credentials),
+            },
+            &env.deps.urls,
+            &env.deps.http,
+            fast_backoff(),
+        );
+        async move { connector?.test().await }
+    };
+    let url = maria.url("tls_reader", "tls-pw");
+
+    // Encrypted and verified against the CA that signed the server's certificate.
+    test(json!({"url": url, "ssl_mode": "verify_ca", "ssl_ca": ca}))
+        .await
+        .unwrap();
+    // Encrypted without verification (`required`), and `preferred` when the server offers TLS.
+    test(json!({"url": url, "ssl_mode": "required"}))
+        .await
+        .unwrap();
+    test(json!({"url": url})).await.unwrap();
+    // Plain: the server refuses this user.
+    let err = test(json!({"url": url, "ssl_mode": "disabled"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "auth_failed", "{err}");
+
+    // Another CA: refused before any password is sent, with what to check.
+    let err = test(json!({"url": url, "ssl_mode": "verify_ca", "ssl_ca": other_ca}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "tls_failed", "{err}");
+    assert!(err.to_string().contains("ssl_ca"), "{err}");
+    // The certificate names localhost, not 127.0.0.1: the CA is right, the identity is not.
+    let err = test(json!({"url": url, "ssl_mode": "verify_identity", "ssl_ca": ca}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "tls_failed", "{err}");
+    assert!(err.to_string().contains("does not name the host"), "{err}");
+    // By the name it was issued for, the identity holds too.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    test(json!({"url": by_name, "ssl_mode": "verify_identity", "ssl_ca": ca}))
+        .await
+        .unwrap();
+    // Without ssl_ca the public web roots apply, and they do not know this CA.
+    let err = test(json!({"url": url, "ssl_mode": "verify_ca"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "tls_failed", "{err}");
+
+    // Settings that cannot work are named.
+    let err = test(json!({"url": url, "ssl_mode": "sometimes"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalid_config");
+    assert!(err.to_string().starts_with("ssl_mode"), "{err}");
+    let err = test(json!({"url": url, "ssl_mode": "verify_ca", "ssl_ca": "not a pem"}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("ssl_ca"), "{err}");
+}
+
+#[tokio::test]
+async fn required_tls_against_a_server_without_it_is_a_tls_failure() {
+    let maria = seeded();
+    let env = Env::new(ProviderUrls::default()).await;
+    let config = json!({"table": "orders", "cursor_column": "updated_at", "key_columns": ["id"]});
+    let connector = sources::build(
+        SourceSpec {
+            kind: "mysql",
+            config: &config,
+            credentials: Some(
+                json!({"url": maria.url("reader", "reader-pw"), "ssl_mode": "required"}),
+            ),
+        },
+        &env.deps.urls,
+        &env.deps.http,
+        fast_backoff(),
+    )
+    .unwrap();
+    let err = connector.test().await.unwrap_err();
+    assert_eq!(err.kind(), "tls_failed", "{err}");
+    assert!(err.to_string().contains("does not offer TLS"), "{err}");
 }

@@ -224,10 +224,144 @@ async fn a_wrong_key_is_an_auth_failure_and_a_wrong_path_a_config_error() {
     .discover()
     .await
     .unwrap();
-    assert!(
+    let column = |name: &str| {
         streams[0]
             .columns
             .iter()
-            .any(|c| c.name == "clicks" && c.metric && c.data_type == "number")
+            .find(|c| c.name == name)
+            .cloned()
+            .unwrap()
+    };
+    assert!(column("clicks").metric && column("clicks").data_type == "integer");
+    assert_eq!(column("created_at").data_type, "timestamp");
+    assert_eq!(column("channel").data_type, "string");
+}
+
+/// An API whose records carry the cursor as the test sets it: `since` is applied with the
+/// comparison the test names, as a real API would on its own column type.
+#[derive(Clone, Default)]
+struct Feed {
+    records: Arc<Mutex<Vec<Value>>>,
+    since_seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+async fn feed(State(feed): State<Feed>, Query(q): Query<Vec<(String, String)>>) -> Json<Value> {
+    let since = q.iter().find(|(k, _)| k == "since").map(|(_, v)| v.clone());
+    feed.since_seen.lock().unwrap().push(since.clone());
+    let records: Vec<Value> = feed
+        .records
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| match (&since, &r["id"]) {
+            (None, _) => true,
+            (Some(s), Value::Number(id)) => id.as_i64().unwrap() > s.parse::<i64>().unwrap(),
+            (Some(s), _) => {
+                let at = chrono::DateTime::parse_from_rfc3339(r["at"].as_str().unwrap()).unwrap();
+                at > chrono::DateTime::parse_from_rfc3339(s).unwrap()
+            }
+        })
+        .cloned()
+        .collect();
+    Json(json!({"items": records}))
+}
+
+async fn feed_source(env: &Env, feed_state: &Feed, cursor_field: &str) -> uuid::Uuid {
+    let addr = serve(
+        Router::new()
+            .route("/feed", get(feed))
+            .with_state(feed_state.clone()),
+    )
+    .await;
+    env.source(
+        "rest",
+        json!({
+            "url": format!("http://{addr}/feed"), "records_path": "items",
+            "key_fields": ["id"], "cursor_field": cursor_field, "since_param": "since"
+        }),
+        json!({}),
+    )
+    .await
+}
+
+async fn saved_cursor(env: &Env, source: uuid::Uuid) -> Value {
+    env.superuser()
+        .await
+        .query_one(
+            "select sync_cursor from public.data_sources where id = $1",
+            &[&source],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn integer_ids_advance_from_9_to_10_and_beyond() {
+    let env = Env::new(ProviderUrls::default()).await;
+    let api = Feed::default();
+    *api.records.lock().unwrap() = (1..=9).map(|id| json!({"id": id})).collect();
+    let source = feed_source(&env, &api, "id").await;
+    runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        saved_cursor(&env, source).await,
+        json!({"max": 9, "type": "integer"})
+    );
+
+    api.records
+        .lock()
+        .unwrap()
+        .extend([json!({"id": 10}), json!({"id": 11})]);
+    let summary = runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_read, 2);
+    assert_eq!(
+        saved_cursor(&env, source).await,
+        json!({"max": 11, "type": "integer"}),
+        "as text, \"9\" would stay the highest"
+    );
+    let summary = runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_read, 0);
+    assert_eq!(
+        api.since_seen.lock().unwrap().clone(),
+        [None, Some("9".into()), Some("11".into())]
+    );
+}
+
+#[tokio::test]
+async fn timestamps_with_different_offsets_advance_by_instant() {
+    let env = Env::new(ProviderUrls::default()).await;
+    let api = Feed::default();
+    // 08:30-05:00 is 13:30Z, the latest instant, though its text sorts first; 14:00+02:00 is
+    // 12:00Z, whose text sorts last.
+    *api.records.lock().unwrap() = vec![
+        json!({"id": "a", "at": "2024-03-01T12:30:00Z"}),
+        json!({"id": "b", "at": "2024-03-01T08:30:00-05:00"}),
+        json!({"id": "c", "at": "2024-03-01T14:00:00+02:00"}),
+    ];
+    let source = feed_source(&env, &api, "at").await;
+    runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        saved_cursor(&env, source).await,
+        json!({"max": "2024-03-01T08:30:00-05:00", "type": "timestamp"})
+    );
+    api.records
+        .lock()
+        .unwrap()
+        .push(json!({"id": "d", "at": "2024-03-01T14:00:00Z"}));
+    let summary = runner::run(&env.deps, env.queue(source).await)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_read, 1);
+    assert_eq!(
+        saved_cursor(&env, source).await["max"],
+        "2024-03-01T14:00:00Z"
     );
 }

@@ -1,10 +1,11 @@
 //! `oauth-start`: begins connecting a GA4 or Meta source interactively. For the source's owner
 //! or an admin (RLS on `data_sources` decides), it answers the provider's authorization URL
-//! with a signed, expiring `state` and a PKCE S256 challenge; the frontend sends the browser
-//! there, and the provider sends it back to `oauth-callback`.
+//! with a signed, expiring, single-use `state` (its nonce is recorded, and the callback consumes
+//! it) and a PKCE S256 challenge; the frontend sends the browser there, and the provider sends
+//! it back to `oauth-callback`.
 
 use axum::{Json, Router, extract::State, routing::post};
-use gimbal_db::Access;
+use gimbal_db::{Access, DbError, RequestScope};
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function, Invocation, JsonBody};
 use gimbal_sync::{
     SyncError,
@@ -113,6 +114,11 @@ async fn start(
         sub,
         chrono::Utc::now().timestamp(),
     );
+    // The caller may manage the source (checked above): the state is recorded on its behalf.
+    let scope = RequestScope::service("/functions/v1/oauth-start");
+    let tx = gimbal_db::scope::begin(&mut conn, &scope, Access::ReadWrite).await?;
+    authorize::record_state(&tx, &claims).await?;
+    tx.commit().await.map_err(DbError::from)?;
     let state = authorize::sign_state(secret, &claims);
     let challenge = authorize::pkce_challenge(&authorize::pkce_verifier(secret, &claims.nonce));
     Ok(Json(StartResponse {

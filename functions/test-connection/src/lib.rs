@@ -1,7 +1,7 @@
 //! `test-connection`: does a data source connect? For a saved source (its stored credentials)
 //! or one being set up (kind, config and credentials in the body, never stored or echoed).
 //! The answer comes within seconds; a failing source is a `200` with `ok: false` and an
-//! actionable `error` (auth_failed, host_unreachable, permission_denied, quota, timeout,
+//! actionable `error` (auth_failed, host_unreachable, permission_denied, quota, timeout, tls_failed,
 //! invalid_config); the error envelope is for requests that are themselves wrong.
 
 use axum::{Json, Router, extract::State, routing::post};

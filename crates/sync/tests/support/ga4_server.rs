@@ -1,4 +1,5 @@
-//! A local GA4 Data API: `runReport` with `offset`/`limit` paging and `rowCount`, Google's error
+//! A local GA4 Data API: `runReport` with `offset`/`limit` paging and `rowCount`, the property's
+//! catalogue from `GET …/metadata` (`apiName`, `uiName`, metric `type`), Google's error
 //! shape (429 RESOURCE_EXHAUSTED, 401 UNAUTHENTICATED), and an OAuth token endpoint accepting
 //! refresh tokens and service-account JWT assertions (checked against the test key).
 
@@ -9,7 +10,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
 };
 use chrono::NaiveDate;
 use serde_json::{Value, json};
@@ -59,6 +60,7 @@ impl Ga4Server {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1beta/properties/{call}", post(run_report))
+            .route("/v1beta/properties/{id}/metadata", get(metadata))
             .route("/token", post(token))
             .with_state(self.clone())
     }
@@ -71,6 +73,38 @@ impl Ga4Server {
 fn google_error(status: StatusCode, name: &str, message: &str) -> Response {
     let body = json!({"error": {"code": status.as_u16(), "message": message, "status": name}});
     (status, Json(body)).into_response()
+}
+
+/// A property's metadata, as Google answers it (a custom dimension and metric included).
+async fn metadata(Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !token.starts_with("Bearer tok-") {
+        return google_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials.",
+        );
+    }
+    Json(json!({
+        "name": format!("properties/{id}/metadata"),
+        "dimensions": [
+            {"apiName": "city", "uiName": "City", "description": "The city.", "category": "Geography"},
+            {"apiName": "date", "uiName": "Date", "description": "YYYYMMDD", "category": "Time"},
+            {"apiName": "sessionDefaultChannelGroup", "uiName": "Session default channel group", "category": "Traffic source"},
+            {"apiName": "customEvent:plan", "uiName": "Plan", "customDefinition": true, "category": "Custom"}
+        ],
+        "metrics": [
+            {"apiName": "averageSessionDuration", "uiName": "Average session duration", "type": "TYPE_SECONDS", "category": "Session"},
+            {"apiName": "sessions", "uiName": "Sessions", "type": "TYPE_INTEGER", "category": "Session"},
+            {"apiName": "totalRevenue", "uiName": "Total revenue", "type": "TYPE_CURRENCY", "category": "Revenue"},
+            {"apiName": "totalUsers", "uiName": "Total users", "type": "TYPE_INTEGER", "category": "User"},
+            {"apiName": "customEvent:levels_unlocked", "uiName": "Levels unlocked", "type": "TYPE_STANDARD", "customDefinition": true}
+        ]
+    }))
+    .into_response()
 }
 
 async fn run_report(

@@ -1,11 +1,13 @@
 //! A local Graph API insights endpoint: cursor paging through `paging.next` (with
 //! `paging.cursors.after`), the throttling headers, and Graph's error shape (code 17 rate limit,
-//! code 190 expired token).
+//! code 190 expired token); and async report jobs: `POST /act_{id}/insights` answers a
+//! `report_run_id`, `GET /{id}` its `async_status` and `async_percent_completion` (running for
+//! the first looks), `GET /{id}/insights` the job's rows with the same cursor paging.
 
 use std::sync::{Arc, Mutex};
 
 use axum::{
-    Json, Router,
+    Form, Json, Router,
     extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -25,7 +27,17 @@ pub struct MetaState {
     /// Answer error 17 (rate limit) once at this `after`.
     pub rate_limit_at: Option<String>,
     pub query_seen: Option<Vec<(String, String)>>,
+    /// The parameters each async job was started with.
+    pub jobs: Vec<Vec<(String, String)>>,
+    /// Looks at a job that answer "Job Running" before it is complete.
+    pub job_running_looks: u32,
+    /// Looks at job status so far.
+    pub job_looks: u32,
+    /// Answer "Job Failed" instead of completing.
+    pub job_fails: bool,
 }
+
+pub const REPORT_RUN_ID: &str = "6001234567";
 
 #[derive(Clone)]
 pub struct MetaServer {
@@ -43,7 +55,11 @@ impl MetaServer {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/{version}/{account}/insights", get(insights))
+            .route(
+                "/{version}/{account}/insights",
+                get(insights).post(start_job),
+            )
+            .route("/{version}/{object}", get(job_status))
             .with_state(self.clone())
     }
 }
@@ -53,15 +69,72 @@ fn graph_error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+fn authorised(headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer meta-token")
+}
+
+async fn start_job(
+    State(server): State<MetaServer>,
+    Path((version, account)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(params): Form<Vec<(String, String)>>,
+) -> Response {
+    assert_eq!((version.as_str(), account.as_str()), ("v19.0", "act_1234"));
+    if !authorised(&headers) {
+        return graph_error(StatusCode::BAD_REQUEST, 190, "Session has expired.");
+    }
+    server.state.lock().unwrap().jobs.push(params);
+    Json(json!({"report_run_id": REPORT_RUN_ID})).into_response()
+}
+
+async fn job_status(
+    State(server): State<MetaServer>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    assert_eq!(
+        (version.as_str(), object.as_str()),
+        ("v19.0", REPORT_RUN_ID)
+    );
+    if !authorised(&headers) {
+        return graph_error(StatusCode::BAD_REQUEST, 190, "Session has expired.");
+    }
+    let mut s = server.state.lock().unwrap();
+    s.job_looks += 1;
+    let (status, percent) = if s.job_fails {
+        ("Job Failed", 0)
+    } else if s.job_looks <= s.job_running_looks {
+        ("Job Running", 40 * s.job_looks)
+    } else {
+        ("Job Completed", 100)
+    };
+    Json(json!({
+        "id": REPORT_RUN_ID, "account_id": "1234",
+        "async_status": status, "async_percent_completion": percent
+    }))
+    .into_response()
+}
+
 async fn insights(
     State(server): State<MetaServer>,
     Path((version, account)): Path<(String, String)>,
-    Query(query): Query<Vec<(String, String)>>,
+    Query(mut query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
     assert_eq!(version, "v19.0");
-    assert_eq!(account, "act_1234");
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer meta-token") {
+    if account == REPORT_RUN_ID {
+        // A finished job's rows: the job's own parameters, this request's paging.
+        let job = server.state.lock().unwrap().jobs.last().cloned().unwrap();
+        let paging = ["limit", "after"];
+        query.retain(|(k, _)| paging.contains(&k.as_str()));
+        query.extend(
+            job.into_iter()
+                .filter(|(k, _)| !paging.contains(&k.as_str())),
+        );
+    } else {
+        assert_eq!(account, "act_1234");
+    }
+    if !authorised(&headers) {
         return graph_error(
             StatusCode::BAD_REQUEST,
             190,
