@@ -1,0 +1,3 @@
+-- Exported by `gimbal export-migrations`; edit the source, not this file.
+-- source: policies/*.sql
+
