@@ -279,3 +279,29 @@ comment on function public.dashboard_breakdown(date, date, text, text, integer, 
 
 -- the rows already counted per hour, recounted per quarter hour.
 select app_private.rebuild_rollups();
+
+-- ---------------------------------------------------------------------------
+-- report runs as jobs: generate-report queues a run and answers at once; the report.generate
+-- job renders, stores and finishes it. the row shows the progress (queued, running,
+-- succeeded or failed), through postgrest under rls and through realtime.
+-- ---------------------------------------------------------------------------
+alter table public.report_runs drop constraint report_runs_status_check;
+alter table public.report_runs add constraint report_runs_status_check
+  check (status in ('queued', 'running', 'succeeded', 'failed'));
+
+alter table public.report_runs
+  add column file_name text,
+  add column content_type text,
+  -- a signed link to the file, valid until url_expires_at (null until the run succeeds).
+  add column url text,
+  add column url_expires_at timestamptz,
+  -- attempts the job has made; error keeps the last failure while retries remain.
+  add column attempts integer not null default 0,
+  add column started_at timestamptz;
+
+comment on column public.report_runs.status is
+  'queued (waiting for a worker, or for a retry after a failed attempt), running, succeeded or failed (no attempts left).';
+comment on column public.report_runs.url is
+  'signed link to the file, valid until url_expires_at; set when the run succeeds.';
+comment on column public.report_runs.error is
+  'why the last attempt failed; kept while the run is queued for a retry, final when status is failed.';
