@@ -1,5 +1,6 @@
 -- message rollups per quarter hour, so every iana zone is answered exactly; truncate of a
--- rollup source clears what it contributed; a rebuild of every rollup from the raw rows.
+-- rollup source clears what it contributed; a rebuild of every rollup from the raw rows;
+-- report runs that are queued and finished by a job (generate-report answers at once).
 --
 -- grain. message_stats_hourly and message_totals_hourly now hold 15-minute utc buckets
 -- (:00, :15, :30, :45). every zone in use today is a whole number of quarter hours from

@@ -5,7 +5,7 @@
 -- all data sits in 2001, so the suite also runs on a database holding demo data.
 
 begin;
-select plan(50);
+select plan(56);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 values
@@ -221,6 +221,35 @@ reset role;
 set local role service_role;
 select set_config('request.jwt.claims', '{"role":"service_role"}', true);
 select is((public.dashboard_summary('2001-04-01', '2001-04-01') -> 'current' ->> 'messages_sent')::int, 2, 'service_role: sees the same summary');
+reset role;
+
+-- ============================================================================
+-- truncate, rebuild, queued runs (V13)
+-- ============================================================================
+select is(
+  (select count(*)::int from pg_catalog.pg_trigger where tgname like '%\_rollup\_truncate' and not tgisinternal),
+  4, 'every rollup source has a truncate trigger'
+);
+truncate public.message_events;
+select is(
+  (select coalesce(sum(unsubscribed + complaints), 0)::int from public.message_stats_hourly),
+  0, 'truncating message_events clears the unsubscribes and complaints it counted'
+);
+select is(
+  (select sum(sent)::int from public.message_stats_hourly where bucket >= '2001-04-01' and bucket < '2001-04-03'),
+  3, '... and leaves the message counters alone'
+);
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-8000-00000000000a","role":"authenticated","aud":"authenticated","app_metadata":{"role":"admin"}}', true);
+select throws_ok($$select app_private.rebuild_rollups()$$, '42501', null, 'admin: may not rebuild the rollups');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select ok((app_private.rebuild_rollups() ->> 'message_stats_hourly')::int > 0, 'service_role: rebuilds the rollups');
+select lives_ok(
+  $$insert into public.report_runs (format, status) values ('csv', 'queued')$$,
+  'service_role: a run may be queued'
+);
 reset role;
 
 -- ============================================================================
