@@ -157,6 +157,27 @@ async fn xlsx_and_pdf_download_and_open() {
         text.contains("Fixture channels") && text.contains("Page 1 of 1"),
         "{text}"
     );
+
+    // titles and values beyond Latin-1 print in the embedded font and extract exactly.
+    app.as_superuser(
+        "insert into public.analytics_data (source, metric_date, channel, natural_key, sessions)
+         values ('ga4', '2024-01-01', 'Łódź – Αθήνα – Москва', 'unicode-1', 7)",
+    )
+    .await;
+    let mut body = channel_report("pdf");
+    body["definition"]["layout"]["title"] = json!("Raport kanałów · Αναφορά · Отчёт");
+    let (status, run) = generate_and_run(&app, "viewer", body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let bytes = download(&app, run["url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+    for needle in ["Raport kanałów · Αναφορά · Отчёт", "Łódź – Αθήνα – Москва"]
+    {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
 }
 
 #[tokio::test]
