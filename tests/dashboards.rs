@@ -55,9 +55,9 @@ const EVENT_TYPES: [&str; 8] = [
 
 /// Message counters recomputed from the raw rows, written independently of the migration's
 /// definitions (the README's table of what counts as sent, delivered, …).
-const BRUTE_FORCE_MESSAGES: &str = "
+const CONTRIBUTIONS: &str = "
 with contributions as (
-  select date_trunc('hour', coalesce(sent_at, created_at), 'UTC') as bucket, 'sms' as channel, campaign_id,
+  select coalesce(sent_at, created_at) as at, 'sms' as channel, campaign_id,
          case when direction = 'outbound' and (sent_at is not null or status in ('sent', 'delivered', 'undelivered')) then 1 else 0 end as sent,
          case when direction = 'outbound' and (delivered_at is not null or status = 'delivered') then 1 else 0 end as delivered,
          case when direction = 'outbound' and status = 'undelivered' then 1 else 0 end as bounced,
@@ -65,7 +65,7 @@ with contributions as (
          0 as opened, 0 as clicked, 0 as unsubscribed, 0 as complaints
   from public.sms_messages
   union all
-  select date_trunc('hour', coalesce(sent_at, created_at), 'UTC'), 'email', campaign_id,
+  select coalesce(sent_at, created_at), 'email', campaign_id,
          case when sent_at is not null or status in ('sent', 'delivered', 'opened', 'clicked', 'bounced', 'deferred', 'spam_report', 'unsubscribed') then 1 else 0 end,
          case when delivered_at is not null or status in ('delivered', 'opened', 'clicked', 'spam_report', 'unsubscribed') then 1 else 0 end,
          case when status = 'bounced' then 1 else 0 end,
@@ -75,20 +75,27 @@ with contributions as (
          0, 0
   from public.email_messages
   union all
-  select date_trunc('hour', coalesce(occurred_at, received_at), 'UTC'), channel, campaign_id,
+  select coalesce(occurred_at, received_at), channel, campaign_id,
          0, 0, 0, 0, 0, 0,
          case when event_type in ('unsubscribe', 'group_unsubscribe', 'opt_out') then 1 else 0 end,
          case when event_type in ('spamreport', 'spam_report') then 1 else 0 end
   from public.message_events
-)
-select bucket, channel, campaign_id, sum(sent)::bigint, sum(delivered)::bigint, sum(bounced)::bigint,
+)";
+
+/// [`CONTRIBUTIONS`] per 15-minute UTC bucket (the floor of the epoch to 900 seconds).
+fn brute_force_messages() -> String {
+    format!(
+        "{CONTRIBUTIONS}
+select to_timestamp(floor(extract(epoch from at) / 900) * 900) as bucket, channel, campaign_id, sum(sent)::bigint, sum(delivered)::bigint, sum(bounced)::bigint,
        sum(failed)::bigint, sum(opened)::bigint, sum(clicked)::bigint, sum(unsubscribed)::bigint,
        sum(complaints)::bigint
 from contributions
 group by 1, 2, 3
 having sum(sent) + sum(delivered) + sum(bounced) + sum(failed) + sum(opened) + sum(clicked)
        + sum(unsubscribed) + sum(complaints) > 0
-order by 1, 2, 3 nulls first";
+order by 1, 2, 3 nulls first"
+    )
+}
 
 const ROLLUP_MESSAGES: &str = "
 select bucket, channel, campaign_id, sent, delivered, bounced, failed, opened, clicked, unsubscribed, complaints
@@ -138,7 +145,7 @@ fn over_campaigns(per_campaign: &str, keys: &str, sums: &str) -> String {
 }
 
 async fn assert_rollups_match(client: &Client, context: &str) {
-    let expected = rows_as_text(client, BRUTE_FORCE_MESSAGES).await;
+    let expected = rows_as_text(client, &brute_force_messages()).await;
     let actual = rows_as_text(client, ROLLUP_MESSAGES).await;
     assert_eq!(actual, expected, "message rollup after {context}");
     let sums = "sum(sent)::bigint, sum(delivered)::bigint, sum(bounced)::bigint, sum(failed)::bigint, \
@@ -192,11 +199,82 @@ async fn assert_rollups_match(client: &Client, context: &str) {
     assert_eq!(actual, expected, "analytics totals after {context}");
 }
 
+/// Zones whose local days the property test checks: whole-hour offsets, half and quarter
+/// hours, and a half-hour daylight saving shift.
+const ZONES: [&str; 6] = [
+    "UTC",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+];
+
+/// Every message counter of `dashboard_series` by local day, and of `dashboard_summary`
+/// over the whole range, equal [`CONTRIBUTIONS`] counted per local day of each zone.
+async fn assert_local_days_match(client: &Client, context: &str) {
+    let sums = "sum(sent)::bigint, sum(delivered)::bigint, sum(opened)::bigint, sum(clicked)::bigint, \
+                sum(bounced)::bigint, sum(failed)::bigint, sum(unsubscribed)::bigint";
+    for zone in ZONES {
+        let expected = rows_as_text(
+            client,
+            &format!(
+                "{CONTRIBUTIONS}
+                 select (at at time zone '{zone}')::date, {sums} from contributions
+                 where (at at time zone '{zone}')::date between '2024-03-28' and '2024-04-09'
+                 group by 1
+                 having sum(sent) + sum(delivered) + sum(opened) + sum(clicked) + sum(bounced)
+                        + sum(failed) + sum(unsubscribed) > 0
+                 order by 1"
+            ),
+        )
+        .await;
+        let actual = rows_as_text(
+            client,
+            &format!(
+                "select period_start, messages_sent, messages_delivered, messages_opened,
+                        messages_clicked, messages_bounced, messages_failed, unsubscribes
+                 from public.dashboard_series('2024-03-28', '2024-04-09', 'day', '{zone}')
+                 where messages_sent + messages_delivered + messages_opened + messages_clicked
+                       + messages_bounced + messages_failed + unsubscribes > 0"
+            ),
+        )
+        .await;
+        assert_eq!(actual, expected, "{zone}: local days after {context}");
+        let total = rows_as_text(
+            client,
+            &format!(
+                "{CONTRIBUTIONS}
+                 select coalesce(sum(sent), 0)::bigint, coalesce(sum(unsubscribed), 0)::bigint
+                 from contributions
+                 where (at at time zone '{zone}')::date between '2024-04-01' and '2024-04-07'"
+            ),
+        )
+        .await;
+        let summary = rows_as_text(
+            client,
+            &format!(
+                "select s -> 'current' ->> 'messages_sent', s -> 'current' ->> 'unsubscribes'
+                 from public.dashboard_summary('2024-04-01', '2024-04-07', '{zone}') s"
+            ),
+        )
+        .await;
+        assert_eq!(summary, total, "{zone}: summary after {context}");
+    }
+}
+
 fn maybe_ts(rng: &mut StdRng, present: f64) -> String {
     if rng.gen_bool(present) {
-        // three days around a dst change (europe, 2024-03-31), any minute.
+        // any minute of three days around a dst change: europe springs forward on
+        // 2024-03-31; australia/adelaide (+10:30 to +09:30) and australia/lord_howe (+11:00
+        // to +10:30) fall back on 2024-04-07.
+        let start = if rng.gen_bool(0.5) {
+            "2024-03-30"
+        } else {
+            "2024-04-05"
+        };
         format!(
-            "'2024-03-30 00:00+00'::timestamptz + interval '{} minutes'",
+            "'{start} 00:00+00'::timestamptz + interval '{} minutes'",
             rng.gen_range(0..3 * 24 * 60)
         )
     } else {
@@ -481,6 +559,9 @@ async fn rollups_equal_a_recomputation_from_raw_rows_after_random_streams() {
         for step in 0..40 {
             let what = random_step(&client, &mut rng, &mut stream).await;
             assert_rollups_match(&client, &format!("seed {seed}, step {step}: {what}")).await;
+            if step % 10 == 9 {
+                assert_local_days_match(&client, &format!("seed {seed}, step {step}")).await;
+            }
         }
     }
     let touched = rows_as_text(&client, ROLLUP_MESSAGES).await.len();
@@ -545,17 +626,129 @@ async fn local_days_follow_daylight_saving_changes() {
             "{zone}"
         );
     }
-    // a half-hour zone is refused with the parameter named, not answered wrongly.
+}
+
+/// `dashboard_series` by day and `dashboard_summary` of each day, against the raw count of
+/// sms per local day, for the days `from..=to` in `zone`.
+async fn assert_days(client: &Client, zone: &str, from: &str, to: &str) -> Vec<(String, i64)> {
+    let rows = client
+        .query(
+            "select period_start::text, messages_sent from public.dashboard_series($2::text::date, $3::text::date, 'day', $1)",
+            &[&zone, &from, &to],
+        )
+        .await
+        .unwrap();
+    let series: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let raw: Vec<(String, i64)> = raw_sent_per_local_day(client, zone)
+        .await
+        .into_iter()
+        .filter(|(d, _)| d.as_str() >= from && d.as_str() <= to)
+        .collect();
+    assert_eq!(
+        series, raw,
+        "{zone}: series equals the raw count per local day"
+    );
+    for (day, sent) in &series {
+        let summary: Value = client
+            .query_one(
+                "select public.dashboard_summary($2::text::date, $2::text::date, $1)",
+                &[&zone, day],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(summary["current"]["messages_sent"], *sent, "{zone} {day}");
+    }
+    series
+}
+
+#[tokio::test]
+async fn half_and_quarter_hour_zones_get_exact_local_days_across_daylight_saving() {
+    let db = TestDatabase::new().await;
+    let client = db.superuser().await;
+    // one sms every five minutes around australia's changes of 2024: on sunday 2024-04-07
+    // adelaide falls back from +10:30 to +09:30 (a 25-hour day) and lord howe from +11:00 to
+    // +10:30 (24.5 hours); on sunday 2024-10-06 adelaide springs forward (23 hours) and lord
+    // howe by half an hour (23.5 hours). kolkata (+05:30) and kathmandu (+05:45) keep 24.
+    client
+        .batch_execute(
+            "insert into public.sms_messages (to_phone, body, status, created_at, sent_at)
+             select '+15550100000', 'x', 'sent', t, t
+             from generate_series('2024-04-04 00:00+00'::timestamptz, '2024-04-10 00:00+00', interval '5 minutes') t
+             union all
+             select '+15550100000', 'x', 'sent', t, t
+             from generate_series('2024-10-03 00:00+00'::timestamptz, '2024-10-09 00:00+00', interval '5 minutes') t",
+        )
+        .await
+        .unwrap();
+    for (zone, april_7, october_6) in [
+        ("Australia/Adelaide", 25 * 12, 23 * 12),
+        ("Australia/Lord_Howe", 24 * 12 + 6, 23 * 12 + 6),
+        ("Asia/Kolkata", 24 * 12, 24 * 12),
+        ("Asia/Kathmandu", 24 * 12, 24 * 12),
+    ] {
+        let april = assert_days(&client, zone, "2024-04-05", "2024-04-08").await;
+        assert_eq!(april[2], ("2024-04-07".to_string(), april_7), "{zone}");
+        let october = assert_days(&client, zone, "2024-10-04", "2024-10-07").await;
+        assert_eq!(october[2], ("2024-10-06".to_string(), october_6), "{zone}");
+        // a week (monday first) and a month in the zone, against the raw rows.
+        let week: i64 = client
+            .query_one(
+                "select messages_sent from public.dashboard_series('2024-04-01', '2024-04-07', 'week', $1)",
+                &[&zone],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let raw_week: i64 = client
+            .query_one(
+                "select count(*) from public.sms_messages
+                 where (sent_at at time zone $1)::date between '2024-04-01' and '2024-04-07'",
+                &[&zone],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(week, raw_week, "{zone}: the week of the change");
+        let months = client
+            .query(
+                "select period_start::text, messages_sent from public.dashboard_series('2024-04-01', '2024-10-31', 'month', $1)
+                 where messages_sent > 0",
+                &[&zone],
+            )
+            .await
+            .unwrap();
+        let months: Vec<(String, i64)> = months.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let raw_months = client
+            .query(
+                "select date_trunc('month', (sent_at at time zone $1))::date::text, count(*)
+                 from public.sms_messages group by 1 order by 1",
+                &[&zone],
+            )
+            .await
+            .unwrap();
+        let raw_months: Vec<(String, i64)> =
+            raw_months.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(months, raw_months, "{zone}: months");
+    }
+    // before standard time, kolkata's offset was not a whole number of quarter hours (+05:21:10
+    // in 1900): refused with the parameter named, not answered wrongly.
     let err = client
         .query(
-            "select * from public.dashboard_series('2024-10-26', '2024-10-29', 'day', 'Asia/Kolkata')",
+            "select * from public.dashboard_series('1900-01-01', '1900-01-02', 'day', 'Asia/Kolkata')",
             &[],
         )
         .await
         .unwrap_err();
     let db_error = err.as_db_error().unwrap();
     assert_eq!(db_error.code(), &SqlState::INVALID_PARAMETER_VALUE);
-    assert!(db_error.message().starts_with("p_time_zone: Asia/Kolkata"));
+    assert!(
+        db_error
+            .message()
+            .starts_with("p_time_zone: Asia/Kolkata is not a whole number of quarter hours"),
+        "{}",
+        db_error.message()
+    );
 }
 
 async fn scope_for(app: &TestApp, role: &str) -> RequestScope {
@@ -613,4 +806,150 @@ async fn every_role_gets_what_the_matrix_allows_from_every_dashboard_function() 
     assert_eq!(answers[0][1], "7");
     assert_eq!(answers[0][2], "4");
     assert_eq!(answers[0][4], "30");
+}
+
+async fn random_stream(client: &Client, seed: u64, steps: usize) -> Stream {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut stream = Stream {
+        sms: Vec::new(),
+        email: Vec::new(),
+        events: Vec::new(),
+        analytics_keys: Vec::new(),
+    };
+    for _ in 0..steps {
+        random_step(client, &mut rng, &mut stream).await;
+    }
+    stream
+}
+
+async fn insert_property_campaigns(client: &Client) {
+    for id in CAMPAIGNS {
+        client
+            .execute(
+                "insert into public.campaigns (id, name, channel) values ($1::text::uuid, 'property', 'sms') on conflict do nothing",
+                &[&id],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+async fn message_totals(client: &Client) -> String {
+    rows_as_text(
+        client,
+        "select coalesce(sum(sent), 0)::bigint, coalesce(sum(unsubscribed), 0)::bigint,
+                (select coalesce(sum(sessions), 0)::bigint from public.analytics_totals_daily)
+         from public.message_totals_hourly",
+    )
+    .await
+    .join("")
+}
+
+#[tokio::test]
+async fn truncating_a_source_clears_exactly_what_it_contributed() {
+    let db = TestDatabase::new().await;
+    let client = db.superuser().await;
+    insert_property_campaigns(&client).await;
+    random_stream(&client, 11, 60).await;
+    assert_rollups_match(&client, "the stream").await;
+    let before = message_totals(&client).await;
+    assert_ne!(before, "0|0|0", "the stream produced figures");
+
+    // a rolled-back truncate leaves the rollups as they were.
+    client
+        .batch_execute("begin; truncate public.sms_messages, public.analytics_data; rollback")
+        .await
+        .unwrap();
+    assert_eq!(message_totals(&client).await, before);
+    assert_rollups_match(&client, "a rolled-back truncate").await;
+
+    for (i, table) in [
+        "message_events",
+        "sms_messages",
+        "analytics_data",
+        "email_messages",
+    ]
+    .iter()
+    .enumerate()
+    {
+        client
+            .batch_execute(&format!("truncate public.{table}"))
+            .await
+            .unwrap();
+        assert_rollups_match(&client, &format!("truncate {table}")).await;
+        // the rollups keep following the rows written afterwards.
+        random_stream(&client, 100 + i as u64, 15).await;
+        assert_rollups_match(&client, &format!("writes after truncate {table}")).await;
+    }
+}
+
+#[tokio::test]
+async fn rebuild_recounts_every_rollup_as_the_service_role_only() {
+    let db = TestDatabase::new().await;
+    let mut client = db.superuser().await;
+    insert_property_campaigns(&client).await;
+    random_stream(&client, 23, 60).await;
+    assert_rollups_match(&client, "the stream").await;
+    // drift: what a bulk load with triggers disabled, or a hand edit, leaves behind.
+    client
+        .batch_execute(
+            "set session_replication_role = replica;
+             insert into public.sms_messages (to_phone, body, status, created_at, sent_at)
+             values ('+15550100000', 'x', 'sent', '2024-04-06 10:07+00', '2024-04-06 10:07+00');
+             set session_replication_role = origin;
+             update public.message_stats_hourly set sent = sent + 7 where bucket = (select min(bucket) from public.message_stats_hourly);
+             insert into public.message_totals_hourly (bucket, channel, sent) values ('2001-01-01 00:15+00', 'sms', 3);
+             delete from public.analytics_totals_daily where metric_date = (select min(metric_date) from public.analytics_totals_daily);
+             update public.analytics_daily set revenue = revenue + 1;",
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        rows_as_text(&client, ROLLUP_MESSAGES).await,
+        rows_as_text(&client, &brute_force_messages()).await,
+        "the drift is visible to the brute-force check"
+    );
+
+    // members may not rebuild (the function is the service role's).
+    for role in ["viewer", "user", "admin"] {
+        let err = client
+            .batch_execute(&format!(
+                "begin; set local role authenticated;
+                 select set_config('request.jwt.claims', '{{\"role\":\"authenticated\",\"app_metadata\":{{\"role\":\"{role}\"}}}}', true);
+                 select app_private.rebuild_rollups();"
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&SqlState::INSUFFICIENT_PRIVILEGE),
+            "{role}"
+        );
+        client.batch_execute("rollback").await.unwrap();
+    }
+    let err = client
+        .batch_execute("begin; set local role anon; select app_private.rebuild_rollups();")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "anon");
+    client.batch_execute("rollback").await.unwrap();
+
+    let counts = gimbal::rollups::rebuild(&mut client, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_rollups_match(&client, "rebuild").await;
+    for table in [
+        "message_stats_hourly",
+        "message_totals_hourly",
+        "analytics_daily",
+        "analytics_totals_daily",
+    ] {
+        let n: i64 = client
+            .query_one(&format!("select count(*) from public.{table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(counts[table], n, "{table}");
+        assert!(n > 0, "{table} has rows");
+    }
 }

@@ -5,7 +5,7 @@
 -- all data sits in 2001, so the suite also runs on a database holding demo data.
 
 begin;
-select plan(49);
+select plan(56);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 values
@@ -48,18 +48,18 @@ select is(
   1, 'insert: the opened email counts as opened'
 );
 
--- the queued email is sent and delivered: its contribution moves to its sent hour.
+-- the queued email is sent and delivered: its contribution moves to its sent quarter hour.
 update public.email_messages
   set status = 'delivered', sent_at = '2001-04-02 04:15+00', delivered_at = '2001-04-02 04:16+00'
   where id = 'f00000e1-0000-4000-8000-000000000004';
 select is(
-  (select delivered::int from public.message_stats_hourly where bucket = '2001-04-02 04:00+00' and channel = 'email'),
-  1, 'status update: the delivered email is counted in its hour'
+  (select delivered::int from public.message_stats_hourly where bucket = '2001-04-02 04:15+00' and channel = 'email'),
+  1, 'status update: the delivered email is counted in its quarter hour'
 );
 -- an update that changes nothing counted writes nothing.
 select is(
   (select count(*)::int from public.message_stats_hourly where bucket >= '2001-04-01' and bucket < '2001-04-03'),
-  4, 'one rollup row per hour that had messages'
+  4, 'one rollup row per quarter hour that had messages'
 );
 
 -- the email bounces after all: delivered falls, bounced rises.
@@ -175,7 +175,13 @@ select is(
 select throws_ok($$select public.dashboard_summary(null, '2001-01-01')$$, '22023', 'p_from: is required (a date, YYYY-MM-DD)', 'p_from is required');
 select throws_ok($$select public.dashboard_summary('2001-02-01', '2001-01-01')$$, '22023', 'p_to: 2001-01-01 is before p_from (2001-02-01)', 'p_to may not precede p_from');
 select throws_like($$select public.dashboard_summary('2001-01-01', '2001-01-02', 'Not/AZone')$$, 'p_time_zone: Not/AZone is not an IANA time zone name%', 'unknown zones are refused by name');
-select throws_like($$select public.dashboard_summary('2001-01-01', '2001-01-02', 'Asia/Kolkata')$$, 'p_time_zone: Asia/Kolkata is not a whole number of hours from UTC%', 'half-hour zones are refused, not answered wrongly');
+select is(
+  (select (public.dashboard_summary('2001-04-01', '2001-04-01', 'Asia/Kathmandu') -> 'current' ->> 'messages_sent')::int),
+  -- 2001-04-01 in kathmandu (+05:45) runs from 03-31 18:15 to 04-01 18:15 utc: the emails
+  -- sent at 04:30 and 05:10 utc.
+  2, 'quarter-hour zones are answered from the quarter-hour buckets'
+);
+select throws_like($$select public.dashboard_summary('1900-01-01', '1900-01-02', 'Asia/Kolkata')$$, 'p_time_zone: Asia/Kolkata is not a whole number of quarter hours from UTC%', 'local mean time offsets are refused, not answered wrongly');
 select throws_ok($$select * from public.dashboard_series('2001-01-01', '2001-01-02', 'fortnight')$$, '22023', 'p_interval: must be day, week or month, not fortnight', 'the interval is checked');
 select throws_ok($$select * from public.dashboard_breakdown('2001-01-01', '2001-01-02', 'colour')$$, '22023', 'p_dimension: must be campaign, channel or source, not colour', 'the dimension is checked');
 select throws_ok($$select * from public.dashboard_breakdown('2001-01-01', '2001-01-02', 'channel', 'UTC', 0)$$, '22023', 'p_limit: must be between 1 and 1000', 'the limit is checked');
@@ -215,6 +221,35 @@ reset role;
 set local role service_role;
 select set_config('request.jwt.claims', '{"role":"service_role"}', true);
 select is((public.dashboard_summary('2001-04-01', '2001-04-01') -> 'current' ->> 'messages_sent')::int, 2, 'service_role: sees the same summary');
+reset role;
+
+-- ============================================================================
+-- truncate, rebuild, queued runs (V13)
+-- ============================================================================
+select is(
+  (select count(*)::int from pg_catalog.pg_trigger where tgname like '%\_rollup\_truncate' and not tgisinternal),
+  4, 'every rollup source has a truncate trigger'
+);
+truncate public.message_events;
+select is(
+  (select coalesce(sum(unsubscribed + complaints), 0)::int from public.message_stats_hourly),
+  0, 'truncating message_events clears the unsubscribes and complaints it counted'
+);
+select is(
+  (select sum(sent)::int from public.message_stats_hourly where bucket >= '2001-04-01' and bucket < '2001-04-03'),
+  3, '... and leaves the message counters alone'
+);
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-8000-00000000000a","role":"authenticated","aud":"authenticated","app_metadata":{"role":"admin"}}', true);
+select throws_ok($$select app_private.rebuild_rollups()$$, '42501', null, 'admin: may not rebuild the rollups');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select ok((app_private.rebuild_rollups() ->> 'message_stats_hourly')::int > 0, 'service_role: rebuilds the rollups');
+select lives_ok(
+  $$insert into public.report_runs (format, status) values ('csv', 'queued')$$,
+  'service_role: a run may be queued'
+);
 reset role;
 
 -- ============================================================================

@@ -7,7 +7,8 @@
 //! The data is shaped like campaign traffic: each of 200 campaigns is sent within two hours
 //! and its events trail over the following week; a tenth of the traffic has no campaign and
 //! is spread evenly over the year. Rollup size (and so dashboard latency) grows with the
-//! non-empty (hour, channel, campaign) cells in the range, not with the number of events.
+//! non-empty (15-minute bucket, channel, campaign) cells in the range, not with the number
+//! of events.
 
 use std::time::{Duration, Instant};
 

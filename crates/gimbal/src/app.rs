@@ -48,6 +48,10 @@ pub async fn build_state(config: Config, worker: WorkerConfig) -> anyhow::Result
         &mut registry,
         gimbal_storage::Store::from_config(&config, http.clone()),
     );
+    gimbal_reports::generate::register(
+        &mut registry,
+        gimbal_storage::Store::from_config(&config, http.clone()),
+    );
     dispatcher(&config, &worker, pool.clone())?.register(&mut registry);
     let jobs = Jobs::new(pool.clone(), registry, worker);
     Ok(AppState(Arc::new(App {

@@ -9,7 +9,7 @@ use gimbal_edge::Config;
 use gimbal_jobs::WorkerConfig;
 use secrecy::SecretString;
 
-use crate::{app, dev, import, shutdown, telemetry};
+use crate::{app, dev, import, rollups, shutdown, telemetry};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,6 +79,9 @@ pub enum Command {
     /// Import data: `gimbal import csv FILE --table T`.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Dashboard rollups: `gimbal rollups rebuild` recomputes them from the raw rows.
+    #[command(subcommand)]
+    Rollups(rollups::RollupsCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -109,6 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::RotateKeys => rotate_keys().await,
         Command::Import(command) => import::run(command).await,
+        Command::Rollups(command) => rollups::run(command).await,
     }
 }
 

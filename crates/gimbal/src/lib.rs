@@ -5,5 +5,6 @@ pub mod app;
 pub mod cli;
 pub mod dev;
 pub mod import;
+pub mod rollups;
 pub mod shutdown;
 pub mod telemetry;

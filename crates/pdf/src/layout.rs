@@ -1,16 +1,22 @@
 //! Laying a [`Document`] out on A4 pages, top to bottom, and writing the PDF objects.
 
-use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str, TextStr};
+use pdf_writer::{
+    Content, Name, Pdf, Rect, Ref, Str, TextStr,
+    types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap},
+};
 
-use crate::{BarChart, Document, Kpi, Table, text};
+use crate::{
+    BarChart, Document, Kpi, Table,
+    font::{self, Glyphs},
+    text,
+};
 
 const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 40.0;
 /// Content stops above the footer.
 const BOTTOM: f32 = 60.0;
-const REGULAR: Name<'static> = Name(b"F1");
-const BOLD: Name<'static> = Name(b"F2");
+const FONT: Name<'static> = Name(b"F1");
 const ROW_HEIGHT: f32 = 15.0;
 /// More bars than this would be unreadable; the chart shows the first ones and says so.
 const MAX_BARS: usize = 60;
@@ -20,6 +26,7 @@ struct Pages {
     done: Vec<Content>,
     current: Content,
     y: f32,
+    glyphs: Glyphs,
 }
 
 impl Pages {
@@ -28,6 +35,7 @@ impl Pages {
             done: Vec::new(),
             current: Content::new(),
             y: HEIGHT - MARGIN,
+            glyphs: Glyphs::default(),
         }
     }
 
@@ -43,12 +51,23 @@ impl Pages {
     }
 
     fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
+        let encoded = self.glyphs.encode(s);
+        if bold {
+            // bold: the outline stroked as well as filled, in the fill's colour (black).
+            self.current
+                .save_state()
+                .set_line_width(size * 0.035)
+                .set_text_rendering_mode(TextRenderingMode::FillStroke);
+        }
         self.current
             .begin_text()
-            .set_font(if bold { BOLD } else { REGULAR }, size)
+            .set_font(FONT, size)
             .next_line(x, y)
-            .show(Str(&text::encode(s)))
+            .show(Str(&encoded))
             .end_text();
+        if bold {
+            self.current.restore_state();
+        }
     }
 
     /// Right-aligned at `right`.
@@ -76,9 +95,9 @@ impl Pages {
             .restore_state();
     }
 
-    fn finish(mut self) -> Vec<Content> {
+    fn finish(mut self) -> (Vec<Content>, Glyphs) {
         self.done.push(self.current);
-        self.done
+        (self.done, self.glyphs)
     }
 }
 
@@ -93,7 +112,8 @@ pub fn render(doc: &Document) -> Vec<u8> {
     for table in &doc.tables {
         self::table(&mut pages, table);
     }
-    write(doc, pages.finish())
+    let (contents, glyphs) = pages.finish();
+    write(doc, contents, glyphs)
 }
 
 fn heading(pages: &mut Pages, doc: &Document) {
@@ -109,7 +129,8 @@ fn heading(pages: &mut Pages, doc: &Document) {
 }
 
 fn kpis(pages: &mut Pages, kpis: &[Kpi]) {
-    const PER_ROW: usize = 4;
+    // three cards a row: "+50.0% vs previous period" fits a card in DejaVu Sans at 8 pt.
+    const PER_ROW: usize = 3;
     const GAP: f32 = 10.0;
     const CARD_HEIGHT: f32 = 58.0;
     let card_width = (WIDTH - 2.0 * MARGIN - GAP * (PER_ROW as f32 - 1.0)) / PER_ROW as f32;
@@ -282,14 +303,18 @@ fn cells(pages: &mut Pages, table: &Table, row: &[String], widths: &[f32], bold:
     pages.y -= ROW_HEIGHT;
 }
 
-/// The PDF objects: catalog, page tree, two fonts, document info, and a page plus content
-/// stream per page, each page footed with the title and "Page i of n".
-fn write(doc: &Document, contents: Vec<Content>) -> Vec<u8> {
+/// The PDF objects: catalog, page tree, document info, a page plus content stream per page
+/// (each footed with the title and "Page i of n"), and the font: a Type 0 font over a CID
+/// font with the subset embedded, its widths, and a ToUnicode map.
+fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
-    let regular = Ref::new(3);
-    let bold = Ref::new(4);
+    let type0 = Ref::new(3);
+    let cid_font = Ref::new(4);
     let info = Ref::new(5);
+    let descriptor = Ref::new(6);
+    let font_file = Ref::new(7);
+    let to_unicode = Ref::new(8);
     let total = contents.len();
     let page_ids: Vec<Ref> = (0..total).map(|i| Ref::new(10 + 2 * i as i32)).collect();
     let mut pdf = Pdf::new();
@@ -297,12 +322,6 @@ fn write(doc: &Document, contents: Vec<Content>) -> Vec<u8> {
     pdf.pages(tree)
         .kids(page_ids.iter().copied())
         .count(total as i32);
-    pdf.type1_font(regular)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold)
-        .base_font(Name(b"Helvetica-Bold"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
     pdf.document_info(info)
         .title(TextStr(&doc.title))
         .creator(TextStr("Gimbal"));
@@ -318,9 +337,9 @@ fn write(doc: &Document, contents: Vec<Content>) -> Vec<u8> {
         ] {
             content
                 .begin_text()
-                .set_font(REGULAR, 8.0)
+                .set_font(FONT, 8.0)
                 .next_line(x, 30.0)
-                .show(Str(&text::encode(s)))
+                .show(Str(&glyphs.encode(s)))
                 .end_text();
         }
         let content_id = Ref::new(11 + 2 * i as i32);
@@ -328,12 +347,47 @@ fn write(doc: &Document, contents: Vec<Content>) -> Vec<u8> {
         page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
             .parent(tree)
             .contents(content_id);
-        page.resources()
-            .fonts()
-            .pair(REGULAR, regular)
-            .pair(BOLD, bold);
+        page.resources().fonts().pair(FONT, type0);
         drop(page);
         pdf.stream(content_id, &content.finish());
     }
+
+    // every glyph is known now: the font objects.
+    let system_info = SystemInfo {
+        registry: Str(b"Adobe"),
+        ordering: Str(b"Identity"),
+        supplement: 0,
+    };
+    pdf.type0_font(type0)
+        .base_font(Name(font::SUBSET_NAME))
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(cid_font)
+        .to_unicode(to_unicode);
+    let mut cid = pdf.cid_font(cid_font);
+    cid.subtype(CidFontType::Type2)
+        .base_font(Name(font::SUBSET_NAME))
+        .system_info(system_info)
+        .font_descriptor(descriptor)
+        .cid_to_gid_map_predefined(Name(b"Identity"));
+    cid.widths().consecutive(0, glyphs.widths());
+    drop(cid);
+    let face = font::face();
+    let (x0, y0, x1, y1) = face.bbox();
+    pdf.font_descriptor(descriptor)
+        .name(Name(font::SUBSET_NAME))
+        .flags(FontFlags::NON_SYMBOLIC)
+        .bbox(Rect::new(x0, y0, x1, y1))
+        .italic_angle(0.0)
+        .ascent(face.ascent())
+        .descent(face.descent())
+        .cap_height(face.cap_height())
+        .stem_v(80.0)
+        .font_file2(font_file);
+    pdf.stream(font_file, &glyphs.subset());
+    let mut cmap = UnicodeCmap::new(Name(b"Gimbal-UTF16"), system_info);
+    for (glyph, c) in glyphs.unicode() {
+        cmap.pair(glyph, c);
+    }
+    pdf.cmap(to_unicode, &cmap.finish());
     pdf.finish()
 }

@@ -1,43 +1,13 @@
-//! Text for the base-14 Helvetica fonts: encoding to WinAnsi (Latin-1 and the typographic
-//! quotes and dashes; anything else becomes `?`) and string widths from Helvetica's metrics,
-//! close enough to align numbers and to cut cells that would overflow.
+//! Text measurement with the embedded font's advances: string widths to align numbers and to
+//! cut cells that would overflow. Bold is drawn by stroking the outline as well as filling it
+//! (one font file instead of two), which widens glyphs by a fraction of the stroke only.
 
-/// `text` in WinAnsiEncoding.
-pub fn encode(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            '\u{20}'..='\u{7e}' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '\u{2013}' => 0x96,
-            '\u{2014}' => 0x97,
-            '\u{2018}' => 0x91,
-            '\u{2019}' => 0x92,
-            '\u{201c}' => 0x93,
-            '\u{201d}' => 0x94,
-            '\u{2022}' => 0x95,
-            '\u{20ac}' => 0x80,
-            '\u{2026}' => 0x85,
-            _ => b'?',
-        })
-        .collect()
-}
+use crate::font;
 
-/// Advance width of one character in thousandths of an em (Helvetica's AFM, coarsened).
-fn advance(c: char, bold: bool) -> f32 {
-    let w = match c {
-        ' ' | '!' | ',' | '.' | ':' | ';' | '/' | '[' | ']' | '\\' | 'f' | 't' | 'I' => 278.0,
-        'i' | 'j' | 'l' | '\'' | '|' => 222.0,
-        '(' | ')' | '-' | 'r' => 333.0,
-        '0'..='9' | '$' | '#' | '_' | '?' => 556.0,
-        '%' => 889.0,
-        'm' | 'M' => 833.0,
-        'w' => 722.0,
-        'W' => 944.0,
-        'a'..='z' => 556.0,
-        'A'..='Z' => 667.0,
-        _ => 584.0,
-    };
-    if bold { w * 1.06 } else { w }
+/// Advance width of one character in thousandths of an em.
+fn advance(c: char, _bold: bool) -> f32 {
+    let face = font::face();
+    face.advance(face.glyph(c))
 }
 
 /// Width of `text` at `size` points.
@@ -67,9 +37,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn latin_text_is_encoded_and_the_rest_replaced() {
-        assert_eq!(encode("Café – 5€"), b"Caf\xe9 \x96 5\x80".to_vec());
-        assert_eq!(encode("報告"), b"??".to_vec());
+    fn widths_come_from_the_font() {
+        // DejaVu Sans: "i" is narrower than "m", digits share one width.
+        assert!(width("i", 10.0, false) < width("m", 10.0, false));
+        assert_eq!(width("0", 10.0, false), width("9", 10.0, false));
+        assert!(width("Zażółć", 10.0, false) > 0.0);
     }
 
     #[test]

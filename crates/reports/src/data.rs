@@ -28,6 +28,25 @@ pub struct ReportData {
     pub summary: Value,
 }
 
+/// Runs the dashboard functions' own argument checks (range, time zone, channel) for `report`
+/// under the transaction's RLS, reading only the summary cards: what `fetch` would refuse
+/// later is refused now, while the caller is still waiting for an answer.
+pub async fn check(tx: &Transaction<'_>, report: &Report) -> Result<(), ReportError> {
+    tx.query_one(
+        "select public.dashboard_summary($1, $2, $3, $4, $5) is not null",
+        &[
+            &report.from,
+            &report.to,
+            &report.time_zone,
+            &report.channel,
+            &report.campaign_id,
+        ],
+    )
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 /// Reads everything `report` shows.
 pub async fn fetch(tx: &Transaction<'_>, report: Report) -> Result<ReportData, ReportError> {
     let summary: Value = tx

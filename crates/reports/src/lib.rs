@@ -5,6 +5,7 @@
 pub mod data;
 pub mod definition;
 pub mod delivery;
+pub mod generate;
 pub mod metrics;
 pub mod render;
 pub mod runs;
@@ -13,6 +14,7 @@ use gimbal_db::DbError;
 use gimbal_storage::StorageError;
 
 pub use definition::{FieldError, Format, Report};
+pub use generate::{Caller, QueuedReportRun};
 pub use runs::{ReportRun, RunRequest, Trigger};
 
 #[derive(Debug, thiserror::Error)]

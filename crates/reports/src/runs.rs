@@ -53,11 +53,42 @@ pub enum Trigger {
     Schedule { job_id: i64 },
 }
 
+/// A request resolved under the caller's RLS: the saved report's name and the definition as
+/// merged and validated.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub name: String,
+    pub definition: Value,
+    pub report: Report,
+}
+
+impl Resolved {
+    /// The definition with its range and format fixed to what was validated, so a job that
+    /// runs it later (or retries it tomorrow) renders the same period, not a new "last 7 days".
+    pub fn pinned_definition(&self) -> Value {
+        let mut pinned = self.definition.clone();
+        if let Value::Object(map) = &mut pinned {
+            map.insert(
+                "range".into(),
+                serde_json::json!({"from": self.report.from, "to": self.report.to}),
+            );
+            map.insert("format".into(), self.report.format.as_str().into());
+        }
+        pinned
+    }
+}
+
 /// Reads the definition (under the transaction's RLS), validates it and reads the data.
 pub async fn prepare(
     tx: &Transaction<'_>,
     request: &RunRequest,
 ) -> Result<ReportData, ReportError> {
+    let resolved = resolve(tx, request).await?;
+    data::fetch(tx, resolved.report).await
+}
+
+/// Reads the definition (under the transaction's RLS), merges the overrides and validates it.
+pub async fn resolve(tx: &Transaction<'_>, request: &RunRequest) -> Result<Resolved, ReportError> {
     let (name, base) = match request.report_id {
         Some(id) => {
             let row = tx
@@ -83,7 +114,11 @@ pub async fn prepare(
         None => base,
     };
     let report = definition::validate(&definition, &name, request.format.as_deref(), today_in)?;
-    data::fetch(tx, report).await
+    Ok(Resolved {
+        name,
+        definition,
+        report,
+    })
 }
 
 /// Today's date in `zone`.
@@ -120,7 +155,7 @@ pub fn file_name(report: &Report) -> String {
     )
 }
 
-async fn service_tx<'a>(
+pub(crate) async fn service_tx<'a>(
     client: &'a mut gimbal_db::Connection,
 ) -> Result<Transaction<'a>, ReportError> {
     Ok(
@@ -183,7 +218,7 @@ pub async fn execute(
     }
 }
 
-async fn render_and_store(
+pub(crate) async fn render_and_store(
     store: &Store,
     data: &ReportData,
     run_id: Uuid,
@@ -215,7 +250,7 @@ async fn render_and_store(
     Ok((run, bytes))
 }
 
-async fn finish(
+pub(crate) async fn finish(
     pool: &Pool,
     run_id: Uuid,
     status: &str,
@@ -227,6 +262,7 @@ async fn finish(
     tx.execute(
         "update public.report_runs
          set status = $2, row_count = $3, byte_size = $4, storage_path = $5, error = $6,
+             file_name = $7, content_type = $8, url = $9, url_expires_at = $10,
              finished_at = now()
          where id = $1",
         &[
@@ -236,6 +272,10 @@ async fn finish(
             &run.map(|r| r.byte_size),
             &run.map(|r| r.storage_path.as_str()),
             &error,
+            &run.map(|r| r.file_name.as_str()),
+            &run.map(|r| r.content_type.as_str()),
+            &run.map(|r| r.url.as_str()),
+            &run.map(|r| r.expires_at),
         ],
     )
     .await
@@ -245,7 +285,7 @@ async fn finish(
 }
 
 /// The definition as it ran, for the record.
-fn run_definition(report: &Report) -> Value {
+pub(crate) fn run_definition(report: &Report) -> Value {
     serde_json::json!({
         "title": report.title,
         "metrics": report.metrics.iter().map(|m| m.name).collect::<Vec<_>>(),

@@ -1,14 +1,18 @@
-//! `generate-report`: renders a saved report (or template, with overrides) or an ad-hoc
-//! definition as CSV, XLSX or PDF, stores the file and answers with a signed link. The data
-//! is read in the caller's transaction, so RLS decides (anon is refused); the run is recorded
-//! in `report_runs` by the system, since clients may only read runs.
+//! `generate-report`: queues a report run — a saved report (or template, with overrides) or
+//! an ad-hoc definition, as CSV, XLSX or PDF — and answers 202 with the run at once. The
+//! request is resolved and validated in the caller's transaction, so RLS decides (anon is
+//! refused) and bad definitions are answered 422 now; the `report.generate` job renders and
+//! stores the file as the same caller, and the run in `report_runs` (readable through
+//! PostgREST and realtime) goes from `queued` through `running` to `succeeded`, with the
+//! file's path, size and signed link, or `failed` with the error. The run is recorded by the
+//! system, since clients may only read runs.
 
 use std::time::Duration;
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use gimbal_db::{Access, DbError};
 use gimbal_edge::{ApiError, AppState, ErrorBody, Function, Invocation, JsonBody};
-use gimbal_reports::{ReportError, ReportRun, RunRequest, Trigger, runs};
+use gimbal_reports::{Caller, QueuedReportRun, ReportError, RunRequest, data, generate, runs};
 use gimbal_storage::Store;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
@@ -17,7 +21,7 @@ use uuid::Uuid;
 pub const FUNCTION: Function = Function {
     name: "generate-report",
     verify_jwt: true,
-    summary: "Render a report as CSV, XLSX or PDF and record the run",
+    summary: "Queue a report run (CSV, XLSX or PDF); the run in report_runs shows its progress",
     router,
     openapi: || ApiDoc::openapi(),
 };
@@ -62,13 +66,13 @@ fn map_error(err: ReportError) -> ApiError {
     tag = "reports",
     request_body = GenerateReport,
     responses(
-        (status = 201, description = "Rendered, stored and recorded", body = ReportRun),
+        (status = 202, description = "Validated and queued; follow the run in `report_runs` (status queued, running, succeeded with `url`, or failed with `error`)", body = QueuedReportRun),
         (status = 400, description = "Body is not valid JSON for this shape", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "The caller may not read dashboards (anon)", body = ErrorBody),
         (status = 404, description = "No such report visible to the caller", body = ErrorBody),
         (status = 422, description = "A definition field is invalid; `field` names it", body = ErrorBody),
-        (status = 503, description = "File storage is not configured or failed", body = ErrorBody),
+        (status = 503, description = "File storage is not configured", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -76,7 +80,7 @@ async fn generate(
     State(app): State<AppState>,
     call: Invocation,
     JsonBody(input): JsonBody<GenerateReport>,
-) -> Result<(StatusCode, Json<ReportRun>), ApiError> {
+) -> Result<(StatusCode, Json<QueuedReportRun>), ApiError> {
     let expires_in = input.expires_in.unwrap_or(DEFAULT_LINK_SECS);
     if !(60..=604_800).contains(&expires_in) {
         return Err(ApiError::validation(
@@ -84,7 +88,8 @@ async fn generate(
             "must be between 60 and 604800 seconds",
         ));
     }
-    let store = Store::from_config(&app.config, app.http.clone()).ok_or_else(|| {
+    // refused now rather than queued to fail: the job needs a store.
+    Store::from_config(&app.config, app.http.clone()).ok_or_else(|| {
         ApiError::Unavailable(
             "file storage is not configured (SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, or GIMBAL_STORAGE_DIR)"
                 .into(),
@@ -95,12 +100,15 @@ async fn generate(
         definition: input.definition,
         format: input.format,
     };
-    let data = {
+    let resolved = {
         let mut conn = app.conn().await?;
         let tx = call.begin(&mut conn, Access::ReadOnly).await?;
-        let data = runs::prepare(&tx, &request).await.map_err(map_error)?;
+        let resolved = runs::resolve(&tx, &request).await.map_err(map_error)?;
+        data::check(&tx, &resolved.report)
+            .await
+            .map_err(map_error)?;
         tx.commit().await.map_err(DbError::from)?;
-        data
+        resolved
     };
     let created_by = call
         .caller
@@ -108,23 +116,22 @@ async fn generate(
         .get("sub")
         .and_then(|s| s.as_str())
         .and_then(|s| s.parse::<Uuid>().ok());
-    let (run, _) = runs::execute(
+    let queued = generate::queue(
         &app.pool,
-        &store,
-        &data,
+        &resolved,
         request.report_id,
+        Caller::from_claims(call.scope.role, &call.scope.claims),
         created_by,
-        Trigger::Manual,
         Duration::from_secs(expires_in),
     )
     .await
     .map_err(map_error)?;
-    Ok((StatusCode::CREATED, Json(run)))
+    Ok((StatusCode::ACCEPTED, Json(queued)))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     paths(generate),
-    components(schemas(GenerateReport, ReportRun, ErrorBody))
+    components(schemas(GenerateReport, QueuedReportRun, ErrorBody))
 )]
 struct ApiDoc;
