@@ -5,7 +5,8 @@
 //! is one transaction, committed; the rate is the median over the rounds.
 //!
 //! Baselines measured in the same run: the same path writing one row per batch (what the
-//! import did before it batched), and the same rows, already normalised, written with a plain
+//! import did before it batched; on the first 5,000 rows, as its rate does not depend on the
+//! file's size), and the same rows, already normalised, written with a plain
 //! `COPY` into an unconstrained table (no parsing, validation, upsert, consent records or
 //! indexes).
 
@@ -43,15 +44,17 @@ pub async fn run(quick: bool) -> anyhow::Result<()> {
         .await
         .batch_execute("truncate public.contacts cascade")
         .await?;
-    let (single_rate, report) = import_in(&db, &csv, 1).await?;
-    check(&report, rows, true)?;
-    eprintln!("one row per batch: {rows} new contacts at {single_rate:.0} rows/s");
+    // one statement per row is slow enough that a sample gives its rate
+    let single_rows = rows.min(5_000);
+    let (single_rate, report) = import_in(&db, &file(single_rows), 1).await?;
+    check(&report, single_rows, true)?;
+    eprintln!("one row per batch: {single_rows} new contacts at {single_rate:.0} rows/s");
     let copy_rate = copy_baseline(&db, rows).await?;
     let rate = median(&mut fresh);
     let update_rate = median(&mut again);
     println!(
         "scenario=contacts-import rows={rows} rounds={rounds} batch={} rate_rows_per_s={rate:.0} \
-         reimport_rows_per_s={update_rate:.0} row_by_row_rows_per_s={single_rate:.0} ratio_vs_row_by_row={:.2} \
+         reimport_rows_per_s={update_rate:.0} row_by_row_rows={single_rows} row_by_row_rows_per_s={single_rate:.0} ratio_vs_row_by_row={:.2} \
          copy_baseline_rows_per_s={copy_rate:.0} ratio_vs_copy={:.3} peak_rss_mb={:.1}",
         import::BATCH_ROWS,
         rate / single_rate,
