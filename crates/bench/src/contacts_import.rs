@@ -18,7 +18,7 @@ use gimbal_campaigns::import::{self, ImportOptions, ImportReport};
 use gimbal_db::{Access, RequestScope, harness::TestDatabase};
 use tokio::sync::mpsc;
 
-use crate::memory::peak_rss_bytes;
+use crate::{memory::peak_rss_bytes, stats::median};
 
 pub async fn run(quick: bool) -> anyhow::Result<()> {
     let (rows, rounds) = if quick { (5_000, 3) } else { (100_000, 3) };
@@ -62,11 +62,6 @@ pub async fn run(quick: bool) -> anyhow::Result<()> {
         peak_rss_bytes() as f64 / 1_048_576.0
     );
     Ok(())
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
 }
 
 /// `rows` contacts as a CSV file, with national US numbers the import normalises to E.164.

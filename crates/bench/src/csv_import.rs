@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use gimbal_db::{Access, RequestScope, harness::TestDatabase};
 use gimbal_import::{LoadRequest, Mode, ReadOptions, load::import_csv};
 
-use crate::memory;
+use crate::{memory, stats::median};
 
 const PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
 const CHANNELS: [&str; 5] = ["email", "sms", "paid_search", "social", "organic"];
@@ -196,11 +196,6 @@ async fn psql_copy(
         bail!("psql copied {copied:?}, expected {rows} rows");
     }
     Ok(elapsed)
-}
-
-fn median(values: &mut [Duration]) -> Duration {
-    values.sort_unstable();
-    values[values.len() / 2]
 }
 
 fn mb(bytes: u64) -> f64 {

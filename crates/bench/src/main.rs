@@ -9,6 +9,7 @@ mod dashboard;
 mod memory;
 mod send;
 mod sendgrid_events;
+mod stats;
 mod xlsx;
 
 use anyhow::bail;

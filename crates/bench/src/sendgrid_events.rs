@@ -30,7 +30,7 @@ use p256::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::memory::peak_rss_bytes;
+use crate::{memory::peak_rss_bytes, stats::median};
 
 const BATCH: usize = 1000;
 const DUPLICATE_SHARE: f64 = 0.10;
@@ -113,11 +113,6 @@ pub async fn run(quick: bool) -> anyhow::Result<()> {
         peak_rss_bytes() as f64 / 1_048_576.0
     );
     Ok(())
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
 }
 
 /// A campaign with `messages` sent emails, as the dispatcher leaves them.

@@ -65,7 +65,8 @@ async fn deliver(ctx: JobContext, payload: Value, store: Option<Store>) -> JobRe
     }
 }
 
-enum Failure {
+/// How a report job's attempt failed: for good, or worth another attempt.
+pub(crate) enum Failure {
     Permanent(String),
     Retry(String),
 }

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::{
     ReportError, data, definition,
+    delivery::Failure,
     runs::{self, Resolved, service_tx},
 };
 
@@ -166,22 +167,6 @@ pub fn register(registry: &mut Registry, store: Option<Store>) {
         let store = store.clone();
         async move { generate(ctx, payload, store).await }
     });
-}
-
-enum Failure {
-    Permanent(String),
-    Retry(String),
-}
-
-impl From<ReportError> for Failure {
-    fn from(err: ReportError) -> Self {
-        match err {
-            ReportError::Invalid(_) | ReportError::NotFound(_) => {
-                Failure::Permanent(err.to_string())
-            }
-            other => Failure::Retry(other.to_string()),
-        }
-    }
 }
 
 impl From<DbError> for Failure {
