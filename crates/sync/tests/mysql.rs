@@ -17,6 +17,8 @@ use crate::support::{Env, fast_backoff};
 const SERVER: &str = "/usr/sbin/mariadbd";
 const INSTALL: &str = "/usr/bin/mariadb-install-db";
 const CLIENT: &str = "/usr/bin/mariadb";
+/// Server options that keep a private test server independent of the host's limits.
+const PORTABLE: &[&str] = &["--innodb-use-native-aio=0"];
 
 /// A private MariaDB server for one test.
 struct MariaDb {
@@ -40,20 +42,37 @@ impl MariaDb {
             std::env::temp_dir().join(format!("gimbal-mariadb-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("data");
+        // A private temporary directory too: a starting server deletes every `#sql*` file it
+        // finds in its tmpdir, which in a shared /tmp are the temporary tables of another
+        // test's server still bootstrapping.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let tmpdir = format!("--tmpdir={}", tmp.display());
         let extra = options(&dir);
-        let status = Command::new(INSTALL)
+        // No name lookup (a CI host's name need not resolve) and no native AIO: io_uring may be
+        // refused by a container's seccomp filter and libaio contexts are a host-wide limit
+        // (`fs.aio-max-nr`) that other tenants can exhaust. A test server needs neither.
+        let output = Command::new(INSTALL)
             .args([
                 "--no-defaults",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
+                "--skip-name-resolve",
             ])
             .arg(format!("--datadir={}", data.display()))
             .arg("--user=root")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+            .arg(&tmpdir)
+            .args(PORTABLE)
+            .stdin(Stdio::null())
+            .output()
             .expect("run mariadb-install-db");
-        assert!(status.success(), "mariadb-install-db failed");
+        assert!(
+            output.status.success(),
+            "mariadb-install-db failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -71,19 +90,23 @@ impl MariaDb {
                 "--skip-log-bin",
             ])
             .arg(format!("--pid-file={}", dir.join("pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg(&tmpdir)
+            .args(PORTABLE)
             .args(&extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start mariadbd");
         let server = MariaDb { dir, port, child };
-        for _ in 0..100 {
+        for _ in 0..300 {
             if server.sql("select 1").is_ok() {
                 return server;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("MariaDB did not start");
+        let log = std::fs::read_to_string(server.dir.join("error.log")).unwrap_or_default();
+        panic!("MariaDB did not start within 30 s; its log:\n{log}");
     }
 
     /// Runs `sql` as root over the socket.
