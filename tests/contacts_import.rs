@@ -142,6 +142,76 @@ async fn reimporting_upserts_without_duplicates() {
 }
 
 #[tokio::test]
+async fn a_consent_change_on_reimport_takes_the_new_source_and_time_and_is_recorded_once() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    let first = "email,sms_consent,email_consent,consent_source,consent_at,time_zone\n\
+                 kim@example.com,yes,yes,signup form,2024-05-01,America/Chicago\n";
+    let (status, report) = import(&app, "user", "", first).await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    // the email grant is repeated (no change), the sms grant withdrawn
+    let second = "email,sms_consent,email_consent,consent_source,consent_at\n\
+                  KIM@example.com,no,yes,support call,2024-06-02\n";
+    let (status, report) = import(&app, "user", "", second).await;
+    assert_eq!(
+        (status, report["updated"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    let row = app
+        .db
+        .superuser()
+        .await
+        .query_one(
+            "select sms_consent, sms_consent_source, sms_consent_at::date::text,
+                    email_consent, email_consent_source, email_consent_at::date::text, time_zone
+             from public.contacts where email = 'kim@example.com'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<String> = (0..7).map(|i| row.get(i)).collect();
+    assert_eq!(
+        got,
+        [
+            "denied",
+            "support call",
+            "2024-06-02",
+            "granted",
+            "signup form",
+            "2024-05-01",
+            "America/Chicago"
+        ]
+    );
+    let history: Vec<(String, String, String)> = app
+        .db
+        .superuser()
+        .await
+        .query(
+            "select c.channel, c.status, c.source from public.contact_consents c
+             join public.contacts k on k.id = c.contact_id
+             where k.email = 'kim@example.com' order by c.captured_at, c.channel",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let expected = [
+        ("email", "granted", "signup form"),
+        ("sms", "granted", "signup form"),
+        ("sms", "revoked", "support call"),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(history, expected);
+}
+
+#[tokio::test]
 async fn a_row_whose_addresses_belong_to_two_contacts_is_reported_and_the_rest_kept() {
     let app = TestApp::spawn().await;
     app.load_fixtures().await;

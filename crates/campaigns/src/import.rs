@@ -2,8 +2,8 @@
 //! `Read` (the function feeds it the request body as it arrives) on a blocking thread, and
 //! validates each into a normalised contact or a row error with its line number; [`apply`]
 //! writes the good rows in the caller's transaction in batches of [`BATCH_ROWS`]: one lookup of
-//! the existing contacts, one multi-row upsert, one statement per consent channel and one for
-//! the audience. Rows of a batch that share an address (or match the same contact) are
+//! the existing contacts, one statement that upserts them with their consent and records the
+//! consent changes, and one for the audience. Rows of a batch that share an address (or match the same contact) are
 //! written in file order, in successive rounds, exactly as one row after the other would be.
 //! When the database refuses a batch (an address that belongs to another contact), the batch
 //! is written again one savepoint per row, so that row is reported with its line and the rest
@@ -449,8 +449,15 @@ struct Written {
     added: u64,
 }
 
-/// One round as a few set-based statements: the upsert (new contacts get their id here, so
-/// consents and membership need no second lookup), consents per channel, the audience.
+/// One round as one statement: the upsert (new contacts get their id here, so membership
+/// needs no second lookup) with each row's consent set in the same write, the consent history
+/// for the changes, then the audience.
+///
+/// New contacts are inserted with their consent, so a round writes each contact once. For an
+/// existing contact the consent it had is read under a row lock (`before`) and the update joins
+/// it, so it is read before the update and is the latest committed value: a change is recorded
+/// in the history only when it changes the contact's state, as [`contacts::record_consents`]
+/// does for one contact.
 async fn write_round(
     tx: &Transaction<'_>,
     rows: &[ParsedRow],
@@ -465,13 +472,41 @@ async fn write_round(
     let column = |f: fn(&ValidContact) -> &Option<String>| -> Vec<Option<&str>> {
         rows.iter().map(|r| f(&r.contact).as_deref()).collect()
     };
+    let consent = |channel: &str| -> (Vec<Option<&str>>, Vec<Option<&str>>) {
+        rows.iter()
+            .map(|r| {
+                r.consents
+                    .iter()
+                    .find(|c| c.channel == channel)
+                    .map(|c| (c.status, c.source.as_str()))
+                    .unzip()
+            })
+            .unzip()
+    };
+    let (sms_status, sms_source) = consent("sms");
+    let (email_status, email_source) = consent("email");
+    let consent_at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.consent_at).collect();
+    let evidence: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::json!({"via": "csv import", "line": r.line}))
+        .collect();
     let attributes: Vec<&Value> = rows.iter().map(|r| &r.contact.attributes).collect();
     let counts = tx
         .query_one(
             "with v as (
                select * from unnest($1::uuid[], $2::bool[], $3::text[], $4::text[], $5::text[],
-                                    $6::text[], $7::text[], $8::text[], $9::jsonb[])
-                 as v (id, is_new, email, phone, first_name, last_name, time_zone, locale, attributes)
+                                    $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::text[],
+                                    $11::text[], $12::text[], $13::text[], $14::timestamptz[],
+                                    $15::jsonb[])
+                 as v (id, is_new, email, phone, first_name, last_name, time_zone, locale,
+                       attributes, sms_status, sms_source, email_status, email_source,
+                       consent_at, evidence)
+             ),
+             before as materialized (
+               select c.id, c.sms_consent, c.email_consent
+               from public.contacts c join v on v.id = c.id
+               where not v.is_new
+               for no key update of c
              ),
              updated as (
                update public.contacts c set
@@ -479,17 +514,51 @@ async fn write_round(
                  first_name = coalesce(v.first_name, c.first_name),
                  last_name = coalesce(v.last_name, c.last_name),
                  time_zone = coalesce(v.time_zone, c.time_zone), locale = coalesce(v.locale, c.locale),
-                 attributes = c.attributes || v.attributes
-               from v where not v.is_new and c.id = v.id
+                 attributes = c.attributes || v.attributes,
+                 sms_consent = coalesce(v.sms_status, c.sms_consent),
+                 sms_consent_source = case when v.sms_status <> b.sms_consent
+                                           then v.sms_source else c.sms_consent_source end,
+                 sms_consent_at = case when v.sms_status <> b.sms_consent
+                                       then v.consent_at else c.sms_consent_at end,
+                 email_consent = coalesce(v.email_status, c.email_consent),
+                 email_consent_source = case when v.email_status <> b.email_consent
+                                             then v.email_source else c.email_consent_source end,
+                 email_consent_at = case when v.email_status <> b.email_consent
+                                         then v.consent_at else c.email_consent_at end
+               from v join before b on b.id = v.id
+               where c.id = v.id
                returning 1
              ),
              inserted as (
-               insert into public.contacts (id, email, phone, first_name, last_name, time_zone, locale, attributes)
-               select id, email, phone, first_name, last_name, time_zone, locale, attributes
+               insert into public.contacts (id, email, phone, first_name, last_name, time_zone,
+                                            locale, attributes, sms_consent, sms_consent_source,
+                                            sms_consent_at, email_consent, email_consent_source,
+                                            email_consent_at)
+               select id, email, phone, first_name, last_name, time_zone, locale, attributes,
+                      coalesce(sms_status, 'unknown'), sms_source,
+                      case when sms_status is not null then consent_at end,
+                      coalesce(email_status, 'unknown'), email_source,
+                      case when email_status is not null then consent_at end
                from v where v.is_new
                returning 1
+             ),
+             recorded as (
+               insert into public.contact_consents (contact_id, channel, status, source,
+                                                    captured_at, evidence)
+               select v.id, ch.channel,
+                      case when ch.status = 'granted' then 'granted' else 'revoked' end,
+                      ch.source, v.consent_at, v.evidence
+               from v left join before b on b.id = v.id
+               cross join lateral (values ('sms', v.sms_status, v.sms_source, b.sms_consent),
+                                          ('email', v.email_status, v.email_source, b.email_consent))
+                 as ch (channel, status, source, was)
+               where ch.status is not null
+                 and ch.status is distinct from coalesce(ch.was, 'unknown')
+                 and (v.is_new or b.id is not null)
+               returning 1
              )
-             select (select count(*) from updated), (select count(*) from inserted)",
+             select (select count(*) from updated), (select count(*) from inserted),
+                    (select count(*) from recorded)",
             &[
                 &ids,
                 &is_new,
@@ -500,6 +569,12 @@ async fn write_round(
                 &column(|c| &c.time_zone),
                 &column(|c| &c.locale),
                 &attributes,
+                &sms_status,
+                &sms_source,
+                &email_status,
+                &email_source,
+                &consent_at,
+                &evidence,
             ],
         )
         .await
@@ -509,9 +584,6 @@ async fn write_round(
     if usize::try_from(updated).ok() != Some(expected_updates) {
         // RLS hid a contact the lookup saw: let the row-by-row path say which
         return Err(WriteError::Forbidden);
-    }
-    for channel in ["sms", "email"] {
-        record_batch_consents(tx, channel, rows, &ids).await?;
     }
     let added = match options.audience_id {
         Some(audience) => tx
@@ -530,54 +602,6 @@ async fn write_round(
         updated: u64::try_from(updated).unwrap_or_default(),
         added,
     })
-}
-
-/// The consent changes of a round on one channel, each recorded only when it changes the
-/// contact's state (as [`contacts::record_consents`] does for one contact).
-async fn record_batch_consents(
-    tx: &Transaction<'_>,
-    channel: &'static str,
-    rows: &[ParsedRow],
-    ids: &[Uuid],
-) -> Result<(), WriteError> {
-    let mut contact_ids = Vec::new();
-    let (mut statuses, mut sources, mut at, mut evidence) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (row, id) in rows.iter().zip(ids) {
-        for change in row.consents.iter().filter(|c| c.channel == channel) {
-            contact_ids.push(*id);
-            statuses.push(change.status);
-            sources.push(change.source.as_str());
-            at.push(row.consent_at);
-            evidence.push(serde_json::json!({"via": "csv import", "line": row.line}));
-        }
-    }
-    if contact_ids.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "with v as (
-           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
-             as v (id, status, source, captured_at, evidence)
-         ),
-         changed as (
-           update public.contacts c set {channel}_consent = v.status, {channel}_consent_source = v.source,
-                                        {channel}_consent_at = v.captured_at
-           from v where c.id = v.id and c.{channel}_consent is distinct from v.status
-           returning c.id, v.status, v.source, v.captured_at, v.evidence
-         )
-         insert into public.contact_consents (contact_id, channel, status, source, captured_at, evidence)
-         select id, $6, case when status = 'granted' then 'granted' else 'revoked' end, source,
-                captured_at, evidence
-         from changed"
-    );
-    tx.execute(
-        &sql,
-        &[&contact_ids, &statuses, &sources, &at, &evidence, &channel],
-    )
-    .await
-    .map_err(DbError::from)?;
-    Ok(())
 }
 
 /// A row written on its own (a batch the database refused): reported when refused again.
