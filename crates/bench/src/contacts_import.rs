@@ -1,8 +1,8 @@
 //! `contacts-import`: the contact import's parse-validate-write path (`gimbal_campaigns::import`,
 //! what the `contacts-import` function streams the request body through) on 100,000 rows of
-//! email, phone, names, both consents and a custom attribute, into an empty contacts table,
-//! then again over the same contacts (every row an update with unchanged consent). Each round
-//! is one transaction, committed; the rate is the median over the rounds.
+//! email, phone, names, time zone, both consents and a custom attribute, into an empty contacts
+//! table, then again over the same contacts (every row an update with unchanged consent). Each
+//! round is one transaction, committed; the rate is the median over the rounds.
 //!
 //! Baselines measured in the same run: the same path writing one row per batch (what the
 //! import did before it batched; on the first 5,000 rows, as its rate does not depend on the
@@ -64,14 +64,23 @@ pub async fn run(quick: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+const ZONES: [&str; 4] = [
+    "America/Los_Angeles",
+    "America/Chicago",
+    "America/New_York",
+    "Europe/London",
+];
+
 /// `rows` contacts as a CSV file, with national US numbers the import normalises to E.164.
 fn file(rows: usize) -> String {
-    let mut csv = String::from("email,phone,first_name,last_name,sms_consent,email_consent,plan\n");
+    let mut csv =
+        String::from("email,phone,first_name,last_name,time_zone,sms_consent,email_consent,plan\n");
     for i in 0..rows {
         csv.push_str(&format!(
-            "Person.{i}@Example.com,(415) 7{:02}-{:04},First{i},Last{i},yes,yes,{}\n",
+            "Person.{i}@Example.com,(415) 7{:02}-{:04},First{i},Last{i},{},yes,yes,{}\n",
             i / 10_000,
             i % 10_000,
+            ZONES[i % ZONES.len()],
             if i % 3 == 0 { "pro" } else { "basic" }
         ));
     }
@@ -129,17 +138,18 @@ async fn copy_baseline(db: &TestDatabase, rows: usize) -> anyhow::Result<f64> {
     client
         .batch_execute(
             "create unlogged table if not exists bench_contacts_copy (
-               email text, phone text, first_name text, last_name text, sms_consent text,
-               email_consent text, attributes jsonb);
+               email text, phone text, first_name text, last_name text, time_zone text,
+               sms_consent text, email_consent text, attributes jsonb);
              truncate bench_contacts_copy;",
         )
         .await?;
     let lines: Vec<bytes::Bytes> = (0..rows)
         .map(|i| {
             bytes::Bytes::from(format!(
-                "person.{i}@example.com\t+141557{:02}{:04}\tFirst{i}\tLast{i}\tgranted\tgranted\t{{\"plan\": \"{}\"}}\n",
+                "person.{i}@example.com\t+141557{:02}{:04}\tFirst{i}\tLast{i}\t{}\tgranted\tgranted\t{{\"plan\": \"{}\"}}\n",
                 i / 10_000,
                 i % 10_000,
+                ZONES[i % ZONES.len()],
                 if i % 3 == 0 { "pro" } else { "basic" }
             ))
         })
