@@ -4,7 +4,10 @@
 //! replayed, unissued or declined callbacks refused; the browser gets an HTML page (escaped,
 //! posting to the configured opener origin only), API clients asking for JSON get JSON.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use axum::{
     Form, Json, Router,
@@ -33,6 +36,8 @@ type FormPairs = Vec<(String, String)>;
 struct TokenEndpoint {
     challenge: Arc<Mutex<String>>,
     forms: Arc<Mutex<Vec<FormPairs>>>,
+    /// When set, Meta's long-lived exchange refuses (as for an app whose secret was reset).
+    refuse_extension: Arc<AtomicBool>,
 }
 
 async fn token(
@@ -63,7 +68,10 @@ async fn token(
 
 /// Meta's long-lived token exchange (`GET /oauth/access_token?grant_type=fb_exchange_token…`):
 /// only for this app, with its secret, and the short-lived token the code gave.
-async fn extend(Query(q): Query<Vec<(String, String)>>) -> impl IntoResponse {
+async fn extend(
+    State(endpoint): State<TokenEndpoint>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> impl IntoResponse {
     let get = |k: &str| {
         q.iter()
             .find(|(key, _)| key == k)
@@ -74,6 +82,7 @@ async fn extend(Query(q): Query<Vec<(String, String)>>) -> impl IntoResponse {
         || get("client_id") != "meta-app"
         || get("client_secret") != "meta-secret"
         || get("fb_exchange_token") != "access-xyz"
+        || endpoint.refuse_extension.load(Ordering::SeqCst)
     {
         return (
             StatusCode::BAD_REQUEST,
@@ -312,6 +321,36 @@ async fn meta_is_connected_with_a_long_lived_token() {
     let in_days = (expires_at - chrono::Utc::now().timestamp()) / 86_400;
     assert!((59..=60).contains(&in_days), "{stored}");
     assert!(!body.to_string().contains("long-lived-xyz"));
+}
+
+#[tokio::test]
+async fn a_refused_long_lived_exchange_stores_nothing_and_says_so() {
+    let (app, endpoint) = spawn().await;
+    endpoint.refuse_extension.store(true, Ordering::SeqCst);
+    let source = source(&app, "meta").await;
+    let state = started(&app, &endpoint, "admin", source).await;
+    let (status, body) = callback(&app, &format!("code=good-code&state={state}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("Meta did not extend the access token: Invalid OAuth access token."),
+        "{body}"
+    );
+    // the short-lived token is neither kept nor shown
+    assert!(!body.to_string().contains("access-xyz"), "{body}");
+    assert_eq!(
+        app.db
+            .superuser()
+            .await
+            .query_one(
+                "select count(*) from public.secrets where name = $1",
+                &[&format!("data_source:{source}")]
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
 }
 
 #[tokio::test]
