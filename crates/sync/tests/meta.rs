@@ -1,12 +1,17 @@
 //! Meta insights: following `paging.next`, pausing on the throttling headers, retrying rate
-//! limits (code 17), and an expired token (code 190) reported as an auth failure.
+//! limits (code 17), an expired token (code 190) reported as an auth failure, and long ranges
+//! as async report jobs (polled, failed, and resumed after a kill without a second job).
 
 use std::time::{Duration, Instant};
 
 use gimbal_sync::{Connector, ProviderUrls, SourceSpec, runner, sources};
 use serde_json::{Value, json};
 
-use crate::support::{Env, fast_backoff, meta_server::MetaServer, serve};
+use crate::support::{
+    Env, fast_backoff,
+    meta_server::{MetaServer, REPORT_RUN_ID},
+    serve,
+};
 
 async fn setup() -> (Env, MetaServer) {
     let server = MetaServer::new();
@@ -265,4 +270,56 @@ async fn a_failed_report_job_fails_the_run_and_short_ranges_stay_synchronous() {
         .await
         .unwrap();
     assert_eq!(server.state.lock().unwrap().jobs.len(), 1);
+}
+
+#[tokio::test]
+async fn a_run_killed_while_its_report_job_runs_resumes_polling_the_same_job() {
+    let (env, server) = setup().await;
+    server.state.lock().unwrap().job_running_looks = 1;
+    let mut config = long_range();
+    // the first look says "running"; the run then waits (3 s) before looking again, and
+    // is killed while it waits
+    config["async_poll_secs"] = json!(3);
+    let source = env
+        .source("meta", config, json!({"access_token": "meta-token"}))
+        .await;
+    let run = env.queue(source).await;
+    let deps = env.deps.clone();
+    let task = tokio::spawn(async move { runner::run(&deps, run).await });
+    let mut checkpoint = None;
+    for _ in 0..250 {
+        checkpoint = env.log(run).await.get::<_, Option<Value>>(7);
+        if server.state.lock().unwrap().job_looks == 1 && checkpoint.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    task.abort();
+    let _ = task.await;
+    let checkpoint = checkpoint.expect("a checkpoint while the job runs");
+    assert!(
+        checkpoint.to_string().contains(REPORT_RUN_ID),
+        "the job id is checkpointed: {checkpoint}"
+    );
+    assert_eq!(env.log(run).await.get::<_, String>(0), "running");
+    assert_eq!(
+        env.count("select count(*) from public.imported_data").await,
+        0
+    );
+
+    // the retry looks at the same job (now complete) instead of starting another
+    let summary = runner::run(&env.deps, run).await.unwrap();
+    assert_eq!(summary.rows_read, 240);
+    {
+        let state = server.state.lock().unwrap();
+        assert_eq!(state.jobs.len(), 1, "no second job");
+        assert_eq!(state.job_looks, 2, "one look before the kill, one after");
+        assert_eq!(state.afters, ["", "c100", "c200"]);
+    }
+    assert_eq!(env.log(run).await.get::<_, String>(0), "succeeded");
+    assert_eq!(
+        env.count("select count(distinct natural_key) from public.imported_data")
+            .await,
+        240
+    );
 }
