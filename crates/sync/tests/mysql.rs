@@ -285,7 +285,11 @@ async fn mariadb_problems_are_reported_by_kind() {
     let started = std::time::Instant::now();
     let err = root.preview("query", 1).await.unwrap_err();
     assert_eq!(err.kind(), "timeout", "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// Runs openssl in `dir`, failing the test with its output.
