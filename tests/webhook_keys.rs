@@ -1,6 +1,7 @@
 //! Webhook verification keys saved in the encrypted integrations store are used, and win over
 //! the environment's: a request signed with the stored key verifies, one signed with any other
-//! key (the environment's included) is refused.
+//! key (the environment's included) is refused. A key saved while another is kept in memory
+//! verifies from its first request.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use gimbal_e2e::{TestApp, webhooks::PUBLIC_URL};
@@ -177,4 +178,59 @@ async fn a_malformed_stored_sendgrid_key_is_refused_by_name() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["field"], "webhook_public_key");
+}
+
+#[tokio::test]
+async fn a_key_saved_while_the_old_one_is_kept_verifies_from_its_first_request() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    // the store has no keys yet: the environment's verify, and that answer is kept
+    assert_eq!(
+        twilio_status(&app, gimbal_e2e::webhooks::TWILIO_AUTH_TOKEN).await,
+        StatusCode::NO_CONTENT
+    );
+    let environment = gimbal_e2e::webhooks::sendgrid_signing_key();
+    assert_eq!(sendgrid_events(&app, &environment).await, StatusCode::OK);
+
+    // keys saved well inside the time a read key is kept for
+    tokio::time::sleep(gimbal_webhooks::keys::MIN_REREAD).await;
+    save(
+        &app,
+        "twilio",
+        json!({"account_sid": format!("AC{}", "0".repeat(32)), "auth_token": STORED_TWILIO_TOKEN}),
+    )
+    .await;
+    let stored = SigningKey::from_slice(&[11u8; 32]).unwrap();
+    let public = STANDARD.encode(
+        stored
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes(),
+    );
+    save(
+        &app,
+        "sendgrid",
+        json!({"api_key": "SG.stored-key", "webhook_public_key": public}),
+    )
+    .await;
+    assert!(gimbal_webhooks::keys::MIN_REREAD < gimbal_webhooks::keys::CACHE_TTL / 10);
+
+    // the first request signed with a new key verifies (the store is read again), and the
+    // replaced keys no longer do
+    assert_eq!(
+        twilio_status(&app, STORED_TWILIO_TOKEN).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(sendgrid_events(&app, &stored).await, StatusCode::OK);
+    assert_eq!(
+        twilio_status(&app, gimbal_e2e::webhooks::TWILIO_AUTH_TOKEN).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        sendgrid_events(&app, &environment).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(security_events(&app, "twilio-status").await, 1);
+    assert_eq!(security_events(&app, "sendgrid-events").await, 1);
 }

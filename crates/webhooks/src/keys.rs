@@ -3,9 +3,12 @@
 //! environment (`TWILIO_AUTH_TOKEN`, `SENDGRID_WEBHOOK_PUBLIC_KEY`).
 //!
 //! Opening the store costs a query and a decryption, and Twilio calls back once per message,
-//! so what was read is kept for [`CACHE_TTL`]: a key saved or changed in the store is used
-//! from then on, within that time. The cache is per database (a process may serve several in
-//! tests). Secrets stay in [`SecretString`]s and are never logged.
+//! so what was read is kept for [`CACHE_TTL`]. A request that fails to verify with the kept key
+//! has the store read again ([`reread`]) and is verified once more when the key changed, so a
+//! key saved or rotated in the store is used from its first request. Forged requests cannot
+//! turn that into a query each: a key is read again at most once per [`MIN_REREAD`]. The cache
+//! is per database (a process may serve several in tests). Secrets stay in [`SecretString`]s
+//! and are never logged.
 
 use std::{
     collections::HashMap,
@@ -17,10 +20,13 @@ use std::{
 use gimbal_admin::integrations::{self, IntegrationError, Provider};
 use gimbal_db::{DbError, Pool, RequestScope};
 use gimbal_secrets::Keyring;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// How long a key read from the store is used before it is read again.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// The shortest time between two reads of one key after failed verifications.
+pub const MIN_REREAD: Duration = Duration::from_secs(1);
 
 /// A verification key the webhooks may need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,16 +78,18 @@ fn cache() -> &'static Cache {
     CACHE.get_or_init(Cache::default)
 }
 
+fn database_id(source: &KeySource<'_>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    source.database.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The key: the store's when set there, else the environment's; `None` when neither has one.
 pub async fn resolve(
     key: WebhookKey,
     source: &KeySource<'_>,
 ) -> Result<Option<SecretString>, KeyError> {
-    let database = {
-        let mut hasher = DefaultHasher::new();
-        source.database.hash(&mut hasher);
-        hasher.finish()
-    };
+    let database = database_id(source);
     let cached = cache()
         .lock()
         .ok()
@@ -98,6 +106,35 @@ pub async fn resolve(
         }
     };
     Ok(stored.or_else(|| source.fallback.cloned()))
+}
+
+/// After a request failed to verify with the key [`resolve`] gave: reads the store again
+/// (unless it was read less than [`MIN_REREAD`] ago) and answers the key when it is no longer
+/// the one that failed, `None` otherwise.
+pub async fn reread(
+    key: WebhookKey,
+    source: &KeySource<'_>,
+    failed: &SecretString,
+) -> Result<Option<SecretString>, KeyError> {
+    let database = database_id(source);
+    let recent = cache()
+        .lock()
+        .ok()
+        .and_then(|c| {
+            c.get(&(database, key))
+                .map(|(at, _)| at.elapsed() < MIN_REREAD)
+        })
+        .unwrap_or(false);
+    if recent {
+        return Ok(None);
+    }
+    let stored = from_store(key, source).await?;
+    if let Ok(mut c) = cache().lock() {
+        c.insert((database, key), (Instant::now(), stored.clone()));
+    }
+    Ok(stored
+        .or_else(|| source.fallback.cloned())
+        .filter(|now| now.expose_secret() != failed.expose_secret()))
 }
 
 async fn from_store(

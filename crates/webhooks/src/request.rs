@@ -35,22 +35,8 @@ pub fn called_url(
 /// 503 naming what to configure; a store that cannot be read answers 503 too (its cause is
 /// logged, never the key).
 pub async fn webhook_key(app: &App, key: WebhookKey) -> Result<SecretString, ApiError> {
-    let env = match key {
-        WebhookKey::TwilioAuthToken => app.config.webhooks.twilio_auth_token.clone(),
-        WebhookKey::SendGridPublicKey => app
-            .config
-            .webhooks
-            .sendgrid_public_key
-            .clone()
-            .map(SecretString::from),
-    };
-    let source = KeySource {
-        pool: &app.pool,
-        keyring: &app.keyring,
-        database: app.config.database_url(),
-        fallback: env.as_ref(),
-    };
-    match keys::resolve(key, &source).await {
+    let env = environment_key(app, key);
+    match keys::resolve(key, &key_source(app, env.as_ref())).await {
         Ok(Some(secret)) => Ok(secret),
         Ok(None) => Err(ApiError::Unavailable(format!(
             "{} is not configured, neither in the integrations store nor in the environment",
@@ -62,6 +48,44 @@ pub async fn webhook_key(app: &App, key: WebhookKey) -> Result<SecretString, Api
                 "the webhook verification key cannot be read".into(),
             ))
         }
+    }
+}
+
+/// After a request failed to verify with `failed`: the key again when the store now holds
+/// another one (saved or rotated since it was read), `None` otherwise (see [`keys::reread`]).
+pub async fn changed_webhook_key(
+    app: &App,
+    key: WebhookKey,
+    failed: &SecretString,
+) -> Option<SecretString> {
+    let env = environment_key(app, key);
+    match keys::reread(key, &key_source(app, env.as_ref()), failed).await {
+        Ok(changed) => changed,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook key lookup failed");
+            None
+        }
+    }
+}
+
+fn key_source<'a>(app: &'a App, fallback: Option<&'a SecretString>) -> KeySource<'a> {
+    KeySource {
+        pool: &app.pool,
+        keyring: &app.keyring,
+        database: app.config.database_url(),
+        fallback,
+    }
+}
+
+fn environment_key(app: &App, key: WebhookKey) -> Option<SecretString> {
+    match key {
+        WebhookKey::TwilioAuthToken => app.config.webhooks.twilio_auth_token.clone(),
+        WebhookKey::SendGridPublicKey => app
+            .config
+            .webhooks
+            .sendgrid_public_key
+            .clone()
+            .map(SecretString::from),
     }
 }
 
@@ -84,7 +108,13 @@ pub async fn verified_twilio_form(
         path_and_query,
     );
     let signature = header("x-twilio-signature");
-    match twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body) {
+    let mut verified = twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body);
+    if verified.is_err()
+        && let Some(token) = changed_webhook_key(app, WebhookKey::TwilioAuthToken, &token).await
+    {
+        verified = twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body);
+    }
+    match verified {
         Ok(params) => Ok(params),
         Err(reason) => {
             let request_id = header("x-request-id").unwrap_or_default();

@@ -12,10 +12,11 @@ use gimbal_edge::{ApiError, AppState, ErrorBody, Function};
 use gimbal_webhooks::{
     email::{self, BatchOutcome},
     keys::WebhookKey,
+    request,
     security::{self, Rejection},
     sendgrid::{EventKey, SIGNATURE_HEADER, TIMESTAMP_HEADER},
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -86,6 +87,11 @@ fn check(
     Ok(())
 }
 
+fn event_key(secret: &SecretString) -> Result<EventKey, ApiError> {
+    EventKey::from_base64_der(secret.expose_secret())
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
+}
+
 #[utoipa::path(
     post,
     path = "/functions/v1/sendgrid-events",
@@ -107,10 +113,17 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Received>, ApiError> {
-    let key = gimbal_webhooks::request::webhook_key(&app, WebhookKey::SendGridPublicKey).await?;
-    let key = EventKey::from_base64_der(key.expose_secret())
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    if let Err(reason) = check(&app, &key, &headers, &body) {
+    let secret = request::webhook_key(&app, WebhookKey::SendGridPublicKey).await?;
+    let key = event_key(&secret)?;
+    let mut checked = check(&app, &key, &headers, &body);
+    if checked == Err(Rejection::BadSignature)
+        && let Some(secret) =
+            request::changed_webhook_key(&app, WebhookKey::SendGridPublicKey, &secret).await
+    {
+        // the key was saved or rotated since it was read
+        checked = check(&app, &event_key(&secret)?, &headers, &body);
+    }
+    if let Err(reason) = checked {
         let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
