@@ -202,6 +202,20 @@ fn param(url: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// How many credential secrets `source` has (0 or 1).
+async fn stored_secrets(app: &TestApp, source: Uuid) -> i64 {
+    app.db
+        .superuser()
+        .await
+        .query_one(
+            "select count(*) from public.secrets where name = $1",
+            &[&format!("data_source:{source}")],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 async fn stored_credentials(app: &TestApp, source: Uuid) -> Value {
     let mut conn = app.state.pool.get().await.unwrap();
     let tx = gimbal_db::scope::begin(
@@ -338,19 +352,7 @@ async fn a_refused_long_lived_exchange_stores_nothing_and_says_so() {
     );
     // the short-lived token is neither kept nor shown
     assert!(!body.to_string().contains("access-xyz"), "{body}");
-    assert_eq!(
-        app.db
-            .superuser()
-            .await
-            .query_one(
-                "select count(*) from public.secrets where name = $1",
-                &[&format!("data_source:{source}")]
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0),
-        0
-    );
+    assert_eq!(stored_secrets(&app, source).await, 0);
 }
 
 #[tokio::test]
@@ -408,19 +410,7 @@ async fn forged_expired_declined_or_unverifiable_callbacks_are_refused() {
             .contains("refused the code"),
         "{body}"
     );
-    assert_eq!(
-        app.db
-            .superuser()
-            .await
-            .query_one(
-                "select count(*) from public.secrets where name = $1",
-                &[&format!("data_source:{source}")]
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0),
-        0
-    );
+    assert_eq!(stored_secrets(&app, source).await, 0);
 }
 
 fn base64_url(text: &str) -> Vec<u8> {

@@ -79,6 +79,13 @@ async fn sendgrid_events(app: &TestApp, key: &SigningKey) -> StatusCode {
         .status()
 }
 
+/// A SendGrid signing key (not the environment's) and its public half as SendGrid shows it.
+fn signing_key(scalar: u8) -> (SigningKey, String) {
+    let key = SigningKey::from_slice(&[scalar; 32]).unwrap();
+    let public = STANDARD.encode(key.verifying_key().to_public_key_der().unwrap().as_bytes());
+    (key, public)
+}
+
 async fn security_events(app: &TestApp, function: &str) -> i64 {
     app.db
         .superuser()
@@ -123,14 +130,7 @@ async fn a_twilio_auth_token_in_the_store_verifies_and_wins_over_the_environment
 async fn a_sendgrid_key_in_the_store_verifies_and_wins_over_the_environment() {
     let app = TestApp::spawn().await;
     app.load_fixtures().await;
-    let stored = SigningKey::from_slice(&[9u8; 32]).unwrap();
-    let public = STANDARD.encode(
-        stored
-            .verifying_key()
-            .to_public_key_der()
-            .unwrap()
-            .as_bytes(),
-    );
+    let (stored, public) = signing_key(9);
     save(
         &app,
         "sendgrid",
@@ -200,14 +200,7 @@ async fn a_key_saved_while_the_old_one_is_kept_verifies_from_its_first_request()
         json!({"account_sid": format!("AC{}", "0".repeat(32)), "auth_token": STORED_TWILIO_TOKEN}),
     )
     .await;
-    let stored = SigningKey::from_slice(&[11u8; 32]).unwrap();
-    let public = STANDARD.encode(
-        stored
-            .verifying_key()
-            .to_public_key_der()
-            .unwrap()
-            .as_bytes(),
-    );
+    let (stored, public) = signing_key(11);
     save(
         &app,
         "sendgrid",
