@@ -1,25 +1,11 @@
 //! The progress counters a run keeps on the campaign row (`queued`, `deferred`, `segments`)
 //! and the segments stored per SMS and summed in `campaign_stats` / `campaign_performance`.
 
-use chrono::{Timelike, Utc};
 use gimbal_db::{Access, RequestScope};
 use gimbal_dispatch::{ControlAction, control};
 use serde_json::json;
 
-use crate::support::Harness;
-
-/// An `Etc/GMT±n` zone where the local hour is now `hour`.
-fn zone_at_local_hour(hour: i64) -> String {
-    let mut offset = (hour - i64::from(Utc::now().hour())).rem_euclid(24);
-    if offset > 12 {
-        offset -= 24;
-    }
-    match offset {
-        0 => "Etc/GMT".to_string(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    }
-}
+use crate::support::{Harness, zone_at_local_hour};
 
 #[tokio::test]
 async fn an_sms_campaign_counts_queued_deferred_and_segments() {

@@ -1,23 +1,8 @@
 //! Quiet hours in the recipient's zone: deferred to the next window, not dropped.
 
-use chrono::{Timelike, Utc};
 use serde_json::json;
 
-use crate::support::Harness;
-
-/// An `Etc/GMT±n` zone where the local hour is now `hour` (POSIX signs are inverted).
-fn zone_at_local_hour(hour: i64) -> String {
-    let utc_hour = i64::from(Utc::now().hour());
-    let mut offset = (hour - utc_hour).rem_euclid(24);
-    if offset > 12 {
-        offset -= 24;
-    }
-    match offset {
-        0 => "Etc/GMT".to_string(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    }
-}
+use crate::support::{Harness, zone_at_local_hour};
 
 #[tokio::test]
 async fn recipients_at_night_are_deferred_to_their_morning_and_the_rest_are_sent() {

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use chrono::{Timelike, Utc};
+
 use gimbal_db::{Pool, harness::TestDatabase, postgres::Client};
 use gimbal_dispatch::{DispatchConfig, Dispatcher};
 use gimbal_providers::{
@@ -17,6 +19,20 @@ use uuid::Uuid;
 pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const POSTAL: &str = "100 Example Street, Springfield, IL 62701, USA";
 
+/// An `Etc/GMT±n` zone where the local hour is now `hour` (POSIX signs are inverted).
+pub fn zone_at_local_hour(hour: i64) -> String {
+    let utc_hour = i64::from(Utc::now().hour());
+    let mut offset = (hour - utc_hour).rem_euclid(24);
+    if offset > 12 {
+        offset -= 24;
+    }
+    match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
 pub struct Harness {
     /// Held so the database lives as long as the harness (dropping it drops the database).
     #[allow(dead_code)]
@@ -28,7 +44,11 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// Contacts without a zone follow the default time zone, which is one where it is now
+    /// early afternoon: SMS quiet hours hold back only what a test puts in the night itself,
+    /// whatever the hour the suite runs at.
     pub async fn new() -> Self {
+        let daytime = zone_at_local_hour(13);
         let db = TestDatabase::new().await;
         let superuser = db.superuser().await;
         superuser
@@ -36,7 +56,7 @@ impl Harness {
                 "insert into public.app_settings (key, value) values
                    ('company_name', '\"Acme\"'),
                    ('company_postal_address', '\"{POSTAL}\"'),
-                   ('default_time_zone', '\"UTC\"'),
+                   ('default_time_zone', '\"{daytime}\"'),
                    ('rate_limit.sms', '{{\"per_second\": 100000, \"burst\": 100000}}'),
                    ('rate_limit.email', '{{\"per_second\": 100000, \"burst\": 100000}}'),
                    ('transactional.email_from', '{{\"email\": \"reports@example.com\"}}'),
