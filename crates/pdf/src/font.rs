@@ -1,43 +1,105 @@
-//! The embedded font: DejaVu Sans 2.37 (`fonts/DejaVuSans.ttf`, Bitstream Vera licence with
-//! public-domain DejaVu changes, `fonts/LICENSE-DejaVu.txt`). It covers Latin (Polish and every
-//! other European language), Greek, Cyrillic, Armenian, Georgian, Hebrew and Arabic letters,
-//! and common symbols; it has no CJK ideographs (those print as the font's empty box).
+//! The embedded fonts.
 //!
-//! Text is written with glyph ids (a CID font, `Identity-H`), one glyph per character: the
-//! scripts it covers need no shaping beyond that. [`Glyphs`] records every glyph a document
-//! uses, renumbered densely, so the file carries a subset of the font (`subsetter`) and a
-//! ToUnicode map that lets text be extracted and searched.
+//! - DejaVu Sans 2.37 (`fonts/DejaVuSans.ttf`, Bitstream Vera licence with public-domain DejaVu
+//!   changes, `fonts/LICENSE-DejaVu.txt`): Latin (Polish and every other European language),
+//!   Greek, Cyrillic, Armenian, Georgian, Hebrew and Arabic letters, and common symbols.
+//! - Droid Sans Fallback (`fonts/DroidSansFallback.ttf`, Apache 2.0,
+//!   `fonts/LICENSE-DroidSansFallback.txt`): Chinese, Japanese (kana and kanji) and Korean
+//!   (Hangul), for the characters DejaVu Sans lacks.
+//!
+//! Each character is drawn with the first font that has it ([`glyph_for`]); one neither has
+//! prints as DejaVu's empty box. Text is written with glyph ids (CID fonts, `Identity-H`), one
+//! glyph per character: the scripts covered need no shaping beyond that. [`Glyphs`] records
+//! every glyph a document uses, per font, renumbered densely, so the file carries a subset of
+//! each font it uses (`subsetter`) and a ToUnicode map that lets text be extracted and searched.
 
 use std::{collections::BTreeMap, sync::LazyLock};
 
 use subsetter::GlyphRemapper;
 
-static DATA: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+/// One of the embedded fonts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Font {
+    Primary,
+    Fallback,
+}
 
-/// The PostScript name of the subset (a six-letter tag, `+`, the font's name).
-pub const SUBSET_NAME: &[u8] = b"GIMBAL+DejaVuSans";
+impl Font {
+    pub const ALL: [Font; 2] = [Font::Primary, Font::Fallback];
+
+    /// 0 for the primary font, 1 for the fallback.
+    pub fn index(self) -> usize {
+        match self {
+            Font::Primary => 0,
+            Font::Fallback => 1,
+        }
+    }
+
+    /// The name pages refer to the font by.
+    pub fn resource(self) -> &'static [u8] {
+        match self {
+            Font::Primary => b"F1",
+            Font::Fallback => b"F2",
+        }
+    }
+
+    /// The PostScript name of the subset (a six-letter tag, `+`, the font's name).
+    pub fn subset_name(self) -> &'static [u8] {
+        match self {
+            Font::Primary => b"GIMBAL+DejaVuSans",
+            Font::Fallback => b"GIMBAM+DroidSansFallback",
+        }
+    }
+
+    fn data(self) -> &'static [u8] {
+        match self {
+            Font::Primary => PRIMARY,
+            Font::Fallback => FALLBACK,
+        }
+    }
+
+    pub fn face(self) -> &'static Face {
+        match self {
+            Font::Primary => &PRIMARY_FACE,
+            Font::Fallback => &FALLBACK_FACE,
+        }
+    }
+}
+
+static PRIMARY: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+static FALLBACK: &[u8] = include_bytes!("../fonts/DroidSansFallback.ttf");
 
 pub struct Face {
     face: ttf_parser::Face<'static>,
     units: f32,
 }
 
-static FACE: LazyLock<Face> = LazyLock::new(|| {
-    let face = ttf_parser::Face::parse(DATA, 0).expect("the embedded font parses");
+fn parse(data: &'static [u8]) -> Face {
+    let face = ttf_parser::Face::parse(data, 0).expect("an embedded font parses");
     Face {
         units: f32::from(face.units_per_em()),
         face,
     }
-});
+}
 
-pub fn face() -> &'static Face {
-    &FACE
+static PRIMARY_FACE: LazyLock<Face> = LazyLock::new(|| parse(PRIMARY));
+static FALLBACK_FACE: LazyLock<Face> = LazyLock::new(|| parse(FALLBACK));
+
+/// The font and glyph that draw `c`: the primary font's when it has one, else the fallback's,
+/// else the primary font's empty box (glyph 0).
+pub fn glyph_for(c: char) -> (Font, u16) {
+    for font in Font::ALL {
+        if let Some(glyph) = font.face().glyph(c) {
+            return (font, glyph);
+        }
+    }
+    (Font::Primary, 0)
 }
 
 impl Face {
-    /// The font's glyph for `c` (0, the empty box, when it has none).
-    pub fn glyph(&self, c: char) -> u16 {
-        self.face.glyph_index(c).map_or(0, |g| g.0)
+    /// The font's glyph for `c`, if it has one.
+    fn glyph(&self, c: char) -> Option<u16> {
+        self.face.glyph_index(c).map(|g| g.0).filter(|g| *g != 0)
     }
 
     /// Advance of a glyph in thousandths of an em.
@@ -78,46 +140,67 @@ impl Face {
     }
 }
 
-/// The glyphs one document uses, renumbered from 0 in order of first use, and the text each
-/// stands for.
+/// The glyphs of one font a document uses, renumbered from 0 in order of first use, and the
+/// text each stands for.
 #[derive(Default)]
-pub struct Glyphs {
+struct Subset {
     remapper: GlyphRemapper,
     text: BTreeMap<u16, char>,
+    used: bool,
+}
+
+/// The glyphs a document uses, per font.
+#[derive(Default)]
+pub struct Glyphs {
+    subsets: [Subset; 2],
 }
 
 impl Glyphs {
-    /// `s` as the two-byte glyph ids of the subset.
-    pub fn encode(&mut self, s: &str) -> Vec<u8> {
-        let face = face();
-        let mut out = Vec::with_capacity(s.len() * 2);
+    /// `s` as runs of two-byte glyph ids, each in the subset of the font that draws it.
+    pub fn encode(&mut self, s: &str) -> Vec<(Font, Vec<u8>)> {
+        let mut runs: Vec<(Font, Vec<u8>)> = Vec::new();
         for c in s.chars() {
-            let original = face.glyph(c);
-            let id = self.remapper.remap(original);
+            let (font, original) = glyph_for(c);
+            let subset = &mut self.subsets[font.index()];
+            subset.used = true;
+            let id = subset.remapper.remap(original);
             if original != 0 {
-                self.text.entry(id).or_insert(c);
+                subset.text.entry(id).or_insert(c);
             }
-            out.extend_from_slice(&id.to_be_bytes());
+            match runs.last_mut() {
+                Some((last, bytes)) if *last == font => bytes.extend_from_slice(&id.to_be_bytes()),
+                _ => runs.push((font, id.to_be_bytes().to_vec())),
+            }
         }
-        out
+        runs
+    }
+
+    /// Whether any text is drawn with `font`.
+    pub fn uses(&self, font: Font) -> bool {
+        self.subsets[font.index()].used
     }
 
     /// Advances of the subset's glyphs, in order of their new ids.
-    pub fn widths(&self) -> Vec<f32> {
-        let face = face();
-        self.remapper
+    pub fn widths(&self, font: Font) -> Vec<f32> {
+        let face = font.face();
+        self.subsets[font.index()]
+            .remapper
             .remapped_gids()
             .map(|g| face.advance(g))
             .collect()
     }
 
     /// The font file with only the used glyphs.
-    pub fn subset(&self) -> Vec<u8> {
-        subsetter::subset(DATA, 0, &self.remapper).expect("the embedded font subsets")
+    pub fn subset(&self, font: Font) -> Vec<u8> {
+        subsetter::subset(font.data(), 0, &self.subsets[font.index()].remapper)
+            .expect("an embedded font subsets")
     }
 
     /// (new glyph id, character) pairs for the ToUnicode map.
-    pub fn unicode(&self) -> impl Iterator<Item = (u16, char)> + '_ {
-        self.text.iter().map(|(g, c)| (*g, *c))
+    pub fn unicode(&self, font: Font) -> impl Iterator<Item = (u16, char)> + '_ {
+        self.subsets[font.index()]
+            .text
+            .iter()
+            .map(|(g, c)| (*g, *c))
     }
 }

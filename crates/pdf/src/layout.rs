@@ -7,7 +7,7 @@ use pdf_writer::{
 
 use crate::{
     BarChart, Document, Kpi, Table,
-    font::{self, Glyphs},
+    font::{Font, Glyphs},
     text,
 };
 
@@ -16,7 +16,6 @@ const HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 40.0;
 /// Content stops above the footer.
 const BOTTOM: f32 = 60.0;
-const FONT: Name<'static> = Name(b"F1");
 const ROW_HEIGHT: f32 = 15.0;
 /// More bars than this would be unreadable; the chart shows the first ones and says so.
 const MAX_BARS: usize = 60;
@@ -59,12 +58,7 @@ impl Pages {
                 .set_line_width(size * 0.035)
                 .set_text_rendering_mode(TextRenderingMode::FillStroke);
         }
-        self.current
-            .begin_text()
-            .set_font(FONT, size)
-            .next_line(x, y)
-            .show(Str(&encoded))
-            .end_text();
+        show(&mut self.current, x, y, size, &encoded);
         if bold {
             self.current.restore_state();
         }
@@ -99,6 +93,17 @@ impl Pages {
         self.done.push(self.current);
         (self.done, self.glyphs)
     }
+}
+
+/// Glyph runs at (`x`, `y`): each run in its font, one after the other on the line.
+fn show(content: &mut Content, x: f32, y: f32, size: f32, runs: &[(Font, Vec<u8>)]) {
+    content.begin_text().next_line(x, y);
+    for (font, glyphs) in runs {
+        content
+            .set_font(Name(font.resource()), size)
+            .show(Str(glyphs));
+    }
+    content.end_text();
 }
 
 /// The PDF bytes of `doc`.
@@ -304,19 +309,16 @@ fn cells(pages: &mut Pages, table: &Table, row: &[String], widths: &[f32], bold:
 }
 
 /// The PDF objects: catalog, page tree, document info, a page plus content stream per page
-/// (each footed with the title and "Page i of n"), and the font: a Type 0 font over a CID
+/// (each footed with the title and "Page i of n"), and per font used: a Type 0 font over a CID
 /// font with the subset embedded, its widths, and a ToUnicode map.
 fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
-    let type0 = Ref::new(3);
-    let cid_font = Ref::new(4);
-    let info = Ref::new(5);
-    let descriptor = Ref::new(6);
-    let font_file = Ref::new(7);
-    let to_unicode = Ref::new(8);
+    let info = Ref::new(3);
+    // five objects per font from 10: Type 0 font, CID font, descriptor, file, ToUnicode map
+    let font_ref = |font: Font, k: i32| Ref::new(10 + 5 * font.index() as i32 + k);
     let total = contents.len();
-    let page_ids: Vec<Ref> = (0..total).map(|i| Ref::new(10 + 2 * i as i32)).collect();
+    let page_ids: Vec<Ref> = (0..total).map(|i| Ref::new(20 + 2 * i as i32)).collect();
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(tree);
     pdf.pages(tree)
@@ -325,69 +327,82 @@ fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> 
     pdf.document_info(info)
         .title(TextStr(&doc.title))
         .creator(TextStr("Gimbal"));
-    for (i, mut content) in contents.into_iter().enumerate() {
-        let footer = format!("Page {} of {total}", i + 1);
-        let title = text::fit(&doc.title, 8.0, false, WIDTH / 2.0);
-        for (x, s) in [
-            (MARGIN, title.as_str()),
-            (
-                WIDTH - MARGIN - text::width(&footer, 8.0, false),
-                footer.as_str(),
-            ),
-        ] {
+    // the footers first: every glyph, and so every font, is known before the pages name them
+    let contents: Vec<Content> = contents
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut content)| {
+            let footer = format!("Page {} of {total}", i + 1);
+            let title = text::fit(&doc.title, 8.0, false, WIDTH / 2.0);
+            for (x, s) in [
+                (MARGIN, title.as_str()),
+                (
+                    WIDTH - MARGIN - text::width(&footer, 8.0, false),
+                    footer.as_str(),
+                ),
+            ] {
+                show(&mut content, x, 30.0, 8.0, &glyphs.encode(s));
+            }
             content
-                .begin_text()
-                .set_font(FONT, 8.0)
-                .next_line(x, 30.0)
-                .show(Str(&glyphs.encode(s)))
-                .end_text();
-        }
-        let content_id = Ref::new(11 + 2 * i as i32);
+        })
+        .collect();
+    let fonts: Vec<Font> = Font::ALL.into_iter().filter(|f| glyphs.uses(*f)).collect();
+    for (i, content) in contents.into_iter().enumerate() {
+        let content_id = Ref::new(21 + 2 * i as i32);
         let mut page = pdf.page(page_ids[i]);
         page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
             .parent(tree)
             .contents(content_id);
-        page.resources().fonts().pair(FONT, type0);
+        let mut resources = page.resources();
+        let mut names = resources.fonts();
+        for font in &fonts {
+            names.pair(Name(font.resource()), font_ref(*font, 0));
+        }
+        drop(names);
+        drop(resources);
         drop(page);
         pdf.stream(content_id, &content.finish());
     }
 
-    // every glyph is known now: the font objects.
     let system_info = SystemInfo {
         registry: Str(b"Adobe"),
         ordering: Str(b"Identity"),
         supplement: 0,
     };
-    pdf.type0_font(type0)
-        .base_font(Name(font::SUBSET_NAME))
-        .encoding_predefined(Name(b"Identity-H"))
-        .descendant_font(cid_font)
-        .to_unicode(to_unicode);
-    let mut cid = pdf.cid_font(cid_font);
-    cid.subtype(CidFontType::Type2)
-        .base_font(Name(font::SUBSET_NAME))
-        .system_info(system_info)
-        .font_descriptor(descriptor)
-        .cid_to_gid_map_predefined(Name(b"Identity"));
-    cid.widths().consecutive(0, glyphs.widths());
-    drop(cid);
-    let face = font::face();
-    let (x0, y0, x1, y1) = face.bbox();
-    pdf.font_descriptor(descriptor)
-        .name(Name(font::SUBSET_NAME))
-        .flags(FontFlags::NON_SYMBOLIC)
-        .bbox(Rect::new(x0, y0, x1, y1))
-        .italic_angle(0.0)
-        .ascent(face.ascent())
-        .descent(face.descent())
-        .cap_height(face.cap_height())
-        .stem_v(80.0)
-        .font_file2(font_file);
-    pdf.stream(font_file, &glyphs.subset());
-    let mut cmap = UnicodeCmap::new(Name(b"Gimbal-UTF16"), system_info);
-    for (glyph, c) in glyphs.unicode() {
-        cmap.pair(glyph, c);
+    for font in fonts {
+        let [type0, cid_font, descriptor, font_file, to_unicode] =
+            [0, 1, 2, 3, 4].map(|k| font_ref(font, k));
+        pdf.type0_font(type0)
+            .base_font(Name(font.subset_name()))
+            .encoding_predefined(Name(b"Identity-H"))
+            .descendant_font(cid_font)
+            .to_unicode(to_unicode);
+        let mut cid = pdf.cid_font(cid_font);
+        cid.subtype(CidFontType::Type2)
+            .base_font(Name(font.subset_name()))
+            .system_info(system_info)
+            .font_descriptor(descriptor)
+            .cid_to_gid_map_predefined(Name(b"Identity"));
+        cid.widths().consecutive(0, glyphs.widths(font));
+        drop(cid);
+        let face = font.face();
+        let (x0, y0, x1, y1) = face.bbox();
+        pdf.font_descriptor(descriptor)
+            .name(Name(font.subset_name()))
+            .flags(FontFlags::NON_SYMBOLIC)
+            .bbox(Rect::new(x0, y0, x1, y1))
+            .italic_angle(0.0)
+            .ascent(face.ascent())
+            .descent(face.descent())
+            .cap_height(face.cap_height())
+            .stem_v(80.0)
+            .font_file2(font_file);
+        pdf.stream(font_file, &glyphs.subset(font));
+        let mut cmap = UnicodeCmap::new(Name(b"Gimbal-UTF16"), system_info);
+        for (glyph, c) in glyphs.unicode(font) {
+            cmap.pair(glyph, c);
+        }
+        pdf.cmap(to_unicode, &cmap.finish());
     }
-    pdf.cmap(to_unicode, &cmap.finish());
     pdf.finish()
 }

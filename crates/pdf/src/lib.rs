@@ -1,6 +1,7 @@
 //! Report PDFs. A [`Document`] (title, filter lines, KPI cards, one bar chart, tables) is laid
-//! out on A4 pages in DejaVu Sans, embedded as a subset with a ToUnicode map (see [`font`]), so
-//! Polish, Greek or Cyrillic titles and values print and stay extractable; tables continue on
+//! out on A4 pages in DejaVu Sans, with Droid Sans Fallback for Chinese, Japanese and Korean,
+//! each embedded as a subset with a ToUnicode map (see [`font`]), so Polish, Greek, Cyrillic or
+//! CJK titles and values print and stay extractable; tables continue on
 //! new pages with their header repeated, and every page carries "Page i of n". The crate is kept apart from the rest because PDF writing is a
 //! concern of its own: nothing else needs to rebuild when it changes.
 
@@ -152,12 +153,48 @@ mod tests {
     }
 
     #[test]
-    fn characters_outside_the_font_do_not_break_the_file() {
-        // DejaVu Sans has no CJK ideographs: they print as the empty box and the rest stays.
+    fn chinese_japanese_and_korean_text_is_drawn_with_the_fallback_font_and_extracted() {
+        let mut doc = document(3);
+        doc.title = "売上レポート 2024 – Q1".into();
+        doc.subtitle = vec!["销售报告（华东区）".into(), "매출 보고서: 서울".into()];
+        doc.kpis[0].label = "セッション".into();
+        doc.tables[0].rows[0][0] = "東京".into();
+        doc.tables[0].rows[1][0] = "Zürich 취리히".into();
+        let bytes = render(&doc);
+        let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+        for needle in [
+            "売上レポート 2024 – Q1",
+            "销售报告（华东区）",
+            "매출 보고서: 서울",
+            "セッション",
+            "東京",
+            "Zürich 취리히",
+            "Page 1 of 1",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+        }
+        let pdf = String::from_utf8_lossy(&bytes);
+        assert!(
+            pdf.contains("DroidSansFallback"),
+            "the fallback is embedded"
+        );
+        // subsets of both fonts, not the 4 MB fallback
+        assert!(bytes.len() < 120_000, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn the_fallback_font_is_embedded_only_when_needed() {
+        let bytes = render(&document(3));
+        assert!(!String::from_utf8_lossy(&bytes).contains("DroidSansFallback"));
+    }
+
+    #[test]
+    fn characters_outside_both_fonts_do_not_break_the_file() {
+        // Ethiopic is in neither font: it prints as the empty box and the rest stays.
         let mut doc = document(1);
-        doc.title = "Café (Q1) \\ 報告 – “quotes”".into();
+        doc.title = "Café (Q1) \\ ሰላም 報告 – “quotes”".into();
         let text = pdf_extract::extract_text_from_mem(&render(&doc)).unwrap();
         assert!(text.contains("Café (Q1) \\"), "{text}");
-        assert!(text.contains("– “quotes”"), "{text}");
+        assert!(text.contains("報告 – “quotes”"), "{text}");
     }
 }

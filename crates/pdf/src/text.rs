@@ -1,4 +1,4 @@
-//! Text measurement with the embedded font's advances: string widths to align numbers and to
+//! Text measurement with the embedded fonts' advances: string widths to align numbers and to
 //! cut cells that would overflow. Bold is drawn by stroking the outline as well as filling it
 //! (one font file instead of two), which widens glyphs by a fraction of the stroke only.
 
@@ -6,8 +6,8 @@ use crate::font;
 
 /// Advance width of one character in thousandths of an em.
 fn advance(c: char, _bold: bool) -> f32 {
-    let face = font::face();
-    face.advance(face.glyph(c))
+    let (font, glyph) = font::glyph_for(c);
+    font.face().advance(glyph)
 }
 
 /// Width of `text` at `size` points.
