@@ -108,24 +108,36 @@ pub async fn resolve(
     Ok(stored.or_else(|| source.fallback.cloned()))
 }
 
+fn rereads() -> &'static Mutex<HashMap<(u64, WebhookKey), Instant>> {
+    static REREADS: OnceLock<Mutex<HashMap<(u64, WebhookKey), Instant>>> = OnceLock::new();
+    REREADS.get_or_init(Mutex::default)
+}
+
 /// After a request failed to verify with the key [`resolve`] gave: reads the store again
-/// (unless it was read less than [`MIN_REREAD`] ago) and answers the key when it is no longer
-/// the one that failed, `None` otherwise.
+/// (unless it was read again less than [`MIN_REREAD`] ago) and answers the key when it is no
+/// longer the one that failed, `None` otherwise. The time of the attempt is taken before the
+/// read, whether the read then succeeds or not, so simultaneous failures, or a store that
+/// cannot be read, still cost at most one read per [`MIN_REREAD`].
 pub async fn reread(
     key: WebhookKey,
     source: &KeySource<'_>,
     failed: &SecretString,
 ) -> Result<Option<SecretString>, KeyError> {
     let database = database_id(source);
-    let recent = cache()
-        .lock()
-        .ok()
-        .and_then(|c| {
-            c.get(&(database, key))
-                .map(|(at, _)| at.elapsed() < MIN_REREAD)
-        })
-        .unwrap_or(false);
-    if recent {
+    let due = match rereads().lock() {
+        Ok(mut last) => {
+            let now = Instant::now();
+            let due = last
+                .get(&(database, key))
+                .is_none_or(|at| now.duration_since(*at) >= MIN_REREAD);
+            if due {
+                last.insert((database, key), now);
+            }
+            due
+        }
+        Err(_) => false,
+    };
+    if !due {
         return Ok(None);
     }
     let stored = from_store(key, source).await?;

@@ -8,7 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     keys::{self, KeySource, WebhookKey},
-    security, twilio,
+    security::{self, Rejection},
+    twilio,
 };
 
 /// The URL the provider called: `public_url` (the configured origin) plus the path and query
@@ -109,7 +110,7 @@ pub async fn verified_twilio_form(
     );
     let signature = header("x-twilio-signature");
     let mut verified = twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body);
-    if verified.is_err()
+    if verified == Err(Rejection::BadSignature)
         && let Some(token) = changed_webhook_key(app, WebhookKey::TwilioAuthToken, &token).await
     {
         verified = twilio::verify_form(token.expose_secret().as_bytes(), &url, signature, body);
