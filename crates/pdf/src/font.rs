@@ -8,12 +8,12 @@
 //!   (Hangul), for the characters DejaVu Sans lacks.
 //!
 //! Each character is drawn with the first font that has it ([`glyph_for`]); one neither has
-//! prints as DejaVu's empty box. Text is written with glyph ids (CID fonts, `Identity-H`), one
-//! glyph per character: the scripts covered need no shaping beyond that. [`Glyphs`] records
-//! every glyph a document uses, per font, renumbered densely, so the file carries a subset of
-//! each font it uses (`subsetter`) and a ToUnicode map that lets text be extracted and searched.
+//! prints as DejaVu's empty box. Text is written as CIDs (CID fonts, `Identity-H`), one glyph
+//! per character: the scripts covered need no shaping beyond that. [`Glyphs`] records every
+//! glyph a document uses, per font, so the file carries a subset of each font it uses
+//! (`subsetter`) and a ToUnicode map that lets text be extracted and searched.
 
-use std::{collections::BTreeMap, sync::LazyLock};
+use std::{collections::HashMap, sync::LazyLock};
 
 use subsetter::GlyphRemapper;
 
@@ -140,13 +140,42 @@ impl Face {
     }
 }
 
-/// The glyphs of one font a document uses, renumbered from 0 in order of first use, and the
-/// text each stands for.
-#[derive(Default)]
+/// The glyphs of one font a document uses. The subset renumbers them from 0 in order of first
+/// use; text is written in CIDs, one per distinct (glyph, character) pair, and the CIDToGIDMap
+/// points each CID at its glyph in the subset. So two characters the font draws with one glyph
+/// (Hangul jamo and their compatibility forms, CJK compatibility ideographs and the unified
+/// ones) keep a ToUnicode entry each and extract as written. CID 0 is the empty box.
 struct Subset {
     remapper: GlyphRemapper,
-    text: BTreeMap<u16, char>,
+    /// Per CID: the glyph in the whole font, and the character it stands for.
+    cids: Vec<(u16, Option<char>)>,
+    by_key: HashMap<(u16, Option<char>), u16>,
     used: bool,
+}
+
+impl Default for Subset {
+    fn default() -> Self {
+        Subset {
+            remapper: GlyphRemapper::default(),
+            cids: vec![(0, None)],
+            by_key: HashMap::from([((0, None), 0)]),
+            used: false,
+        }
+    }
+}
+
+impl Subset {
+    fn cid(&mut self, glyph: u16, c: char) -> u16 {
+        let key = (glyph, (glyph != 0).then_some(c));
+        if let Some(cid) = self.by_key.get(&key) {
+            return *cid;
+        }
+        self.remapper.remap(glyph);
+        let cid = u16::try_from(self.cids.len()).expect("fewer than 65,536 distinct characters");
+        self.cids.push(key);
+        self.by_key.insert(key, cid);
+        cid
+    }
 }
 
 /// The glyphs a document uses, per font.
@@ -156,20 +185,17 @@ pub struct Glyphs {
 }
 
 impl Glyphs {
-    /// `s` as runs of two-byte glyph ids, each in the subset of the font that draws it.
+    /// `s` as runs of two-byte CIDs, each run in the font that draws its characters.
     pub fn encode(&mut self, s: &str) -> Vec<(Font, Vec<u8>)> {
         let mut runs: Vec<(Font, Vec<u8>)> = Vec::new();
         for c in s.chars() {
-            let (font, original) = glyph_for(c);
+            let (font, glyph) = glyph_for(c);
             let subset = &mut self.subsets[font.index()];
             subset.used = true;
-            let id = subset.remapper.remap(original);
-            if original != 0 {
-                subset.text.entry(id).or_insert(c);
-            }
+            let cid = subset.cid(glyph, c);
             match runs.last_mut() {
-                Some((last, bytes)) if *last == font => bytes.extend_from_slice(&id.to_be_bytes()),
-                _ => runs.push((font, id.to_be_bytes().to_vec())),
+                Some((last, bytes)) if *last == font => bytes.extend_from_slice(&cid.to_be_bytes()),
+                _ => runs.push((font, cid.to_be_bytes().to_vec())),
             }
         }
         runs
@@ -180,13 +206,29 @@ impl Glyphs {
         self.subsets[font.index()].used
     }
 
-    /// Advances of the subset's glyphs, in order of their new ids.
+    /// Advances per CID, from CID 0.
     pub fn widths(&self, font: Font) -> Vec<f32> {
         let face = font.face();
         self.subsets[font.index()]
-            .remapper
-            .remapped_gids()
-            .map(|g| face.advance(g))
+            .cids
+            .iter()
+            .map(|(glyph, _)| face.advance(*glyph))
+            .collect()
+    }
+
+    /// The CIDToGIDMap: per CID, from CID 0, its glyph's id in the subset (two bytes).
+    pub fn cid_to_gid(&self, font: Font) -> Vec<u8> {
+        let subset = &self.subsets[font.index()];
+        subset
+            .cids
+            .iter()
+            .flat_map(|(glyph, _)| {
+                subset
+                    .remapper
+                    .get(*glyph)
+                    .expect("every CID's glyph is in the subset")
+                    .to_be_bytes()
+            })
             .collect()
     }
 
@@ -196,11 +238,12 @@ impl Glyphs {
             .expect("an embedded font subsets")
     }
 
-    /// (new glyph id, character) pairs for the ToUnicode map.
+    /// (CID, character) pairs for the ToUnicode map.
     pub fn unicode(&self, font: Font) -> impl Iterator<Item = (u16, char)> + '_ {
         self.subsets[font.index()]
-            .text
+            .cids
             .iter()
-            .map(|(g, c)| (*g, *c))
+            .enumerate()
+            .filter_map(|(cid, (_, c))| Some((u16::try_from(cid).ok()?, (*c)?)))
     }
 }

@@ -315,10 +315,14 @@ fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> 
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
     let info = Ref::new(3);
-    // five objects per font from 10: Type 0 font, CID font, descriptor, file, ToUnicode map
-    let font_ref = |font: Font, k: i32| Ref::new(10 + 5 * font.index() as i32 + k);
+    // six objects per font from 10: Type 0 font, CID font, descriptor, file, ToUnicode map,
+    // CIDToGIDMap; pages (and their contents) after the last font's
+    let font_ref = |font: Font, k: i32| Ref::new(10 + 6 * font.index() as i32 + k);
+    let first_page = 10 + 6 * Font::ALL.len() as i32;
     let total = contents.len();
-    let page_ids: Vec<Ref> = (0..total).map(|i| Ref::new(20 + 2 * i as i32)).collect();
+    let page_ids: Vec<Ref> = (0..total)
+        .map(|i| Ref::new(first_page + 2 * i as i32))
+        .collect();
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(tree);
     pdf.pages(tree)
@@ -348,7 +352,7 @@ fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> 
         .collect();
     let fonts: Vec<Font> = Font::ALL.into_iter().filter(|f| glyphs.uses(*f)).collect();
     for (i, content) in contents.into_iter().enumerate() {
-        let content_id = Ref::new(21 + 2 * i as i32);
+        let content_id = Ref::new(first_page + 1 + 2 * i as i32);
         let mut page = pdf.page(page_ids[i]);
         page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
             .parent(tree)
@@ -370,8 +374,14 @@ fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> 
         supplement: 0,
     };
     for font in fonts {
-        let [type0, cid_font, descriptor, font_file, to_unicode] =
-            [0, 1, 2, 3, 4].map(|k| font_ref(font, k));
+        let [
+            type0,
+            cid_font,
+            descriptor,
+            font_file,
+            to_unicode,
+            cid_to_gid,
+        ] = [0, 1, 2, 3, 4, 5].map(|k| font_ref(font, k));
         pdf.type0_font(type0)
             .base_font(Name(font.subset_name()))
             .encoding_predefined(Name(b"Identity-H"))
@@ -382,9 +392,10 @@ fn write(doc: &Document, contents: Vec<Content>, mut glyphs: Glyphs) -> Vec<u8> 
             .base_font(Name(font.subset_name()))
             .system_info(system_info)
             .font_descriptor(descriptor)
-            .cid_to_gid_map_predefined(Name(b"Identity"));
+            .cid_to_gid_map_stream(cid_to_gid);
         cid.widths().consecutive(0, glyphs.widths(font));
         drop(cid);
+        pdf.stream(cid_to_gid, &glyphs.cid_to_gid(font));
         let face = font.face();
         let (x0, y0, x1, y1) = face.bbox();
         pdf.font_descriptor(descriptor)

@@ -183,6 +183,20 @@ mod tests {
     }
 
     #[test]
+    fn characters_that_share_a_glyph_extract_as_written() {
+        // Droid Sans Fallback draws U+4E0D and its compatibility twin U+F967 with one glyph,
+        // and the jamo U+1100 with the compatibility jamo U+3131
+        let mut doc = document(1);
+        doc.title = "\u{4E0D}\u{F967} \u{3131}\u{1100}".into();
+        let text = pdf_extract::extract_text_from_mem(&render(&doc)).unwrap();
+        assert!(
+            text.contains("\u{4E0D}\u{F967} \u{3131}\u{1100}"),
+            "{:?}",
+            text.lines().find(|l| !l.trim().is_empty())
+        );
+    }
+
+    #[test]
     fn the_fallback_font_is_embedded_only_when_needed() {
         let bytes = render(&document(3));
         assert!(!String::from_utf8_lossy(&bytes).contains("DroidSansFallback"));
