@@ -277,9 +277,9 @@ async fn a_run_killed_while_its_report_job_runs_resumes_polling_the_same_job() {
     let (env, server) = setup().await;
     server.state.lock().unwrap().job_running_looks = 1;
     let mut config = long_range();
-    // the first look says "running"; the run then waits (3 s) before looking again, and
+    // the first look says "running"; the run then waits (10 s) before looking again, and
     // is killed while it waits
-    config["async_poll_secs"] = json!(3);
+    config["async_poll_secs"] = json!(10);
     let source = env
         .source("meta", config, json!({"access_token": "meta-token"}))
         .await;

@@ -49,15 +49,17 @@ impl MariaDb {
         std::fs::create_dir_all(&tmp).unwrap();
         let tmpdir = format!("--tmpdir={}", tmp.display());
         let extra = options(&dir);
-        // No name lookup (a CI host's name need not resolve) and no native AIO: io_uring may be
-        // refused by a container's seccomp filter and libaio contexts are a host-wide limit
-        // (`fs.aio-max-nr`) that other tenants can exhaust. A test server needs neither.
+        // No check that the host's name resolves (`--force`; a CI host's name need not), grants
+        // by IP address, and no native AIO: io_uring may be refused by a container's seccomp
+        // filter and libaio contexts are a host-wide limit (`fs.aio-max-nr`) that other tenants
+        // can exhaust. A test server needs none of them.
         let output = Command::new(INSTALL)
             .args([
                 "--no-defaults",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
                 "--skip-name-resolve",
+                "--force",
             ])
             .arg(format!("--datadir={}", data.display()))
             .arg("--user=root")
