@@ -27,6 +27,22 @@ fn corpus() -> String {
     std::fs::read_to_string(fixture_path("imports/contacts_with_bad_rows.csv")).unwrap()
 }
 
+/// Each contact's row version (`xmin`), by id: it changes when a row is written.
+async fn row_versions(app: &TestApp) -> Vec<(String, String)> {
+    app.db
+        .superuser()
+        .await
+        .query(
+            "select id::text, xmin::text from public.contacts order by id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     app.db
         .superuser()
@@ -110,6 +126,7 @@ async fn reimporting_upserts_without_duplicates() {
     let (_, first) = import(&app, "user", &format!("?audience_id={AUDIENCE}"), &corpus()).await;
     let contacts = count(&app, "select count(*) from contacts").await;
     let consents = count(&app, "select count(*) from contact_consents").await;
+    let versions = row_versions(&app).await;
     let (status, second) = import(
         &app,
         "admin",
@@ -129,6 +146,11 @@ async fn reimporting_upserts_without_duplicates() {
         count(&app, "select count(*) from contact_consents").await,
         consents,
         "unchanged consent is not re-recorded"
+    );
+    assert_eq!(
+        row_versions(&app).await,
+        versions,
+        "contacts the file does not change are not written again"
     );
     // matched on phone when the email is new: the fixture contact gains the address.
     app.as_superuser(

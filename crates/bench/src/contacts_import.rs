@@ -1,8 +1,9 @@
 //! `contacts-import`: the contact import's parse-validate-write path (`gimbal_campaigns::import`,
 //! what the `contacts-import` function streams the request body through) on 100,000 rows of
 //! email, phone, names, time zone, both consents and a custom attribute, into an empty contacts
-//! table, then again over the same contacts (every row an update with unchanged consent). Each
-//! round is one transaction, committed; the rate is the median over the rounds.
+//! table, then the same file again (every row matches a contact it does not change: the cost of
+//! an unchanged re-import). Each round is one transaction, committed; the rate is the median
+//! over the rounds.
 //!
 //! Baselines measured in the same run: the same path writing one row per batch (what the
 //! import did before it batched; on the first 5,000 rows, as its rate does not depend on the

@@ -457,7 +457,8 @@ struct Written {
 /// existing contact the consent it had is read under a row lock (`before`) and the update joins
 /// it, so it is read before the update and is the latest committed value: a change is recorded
 /// in the history only when it changes the contact's state, as [`contacts::record_consents`]
-/// does for one contact.
+/// does for one contact. A contact the row would not change is not written at all (a file
+/// imported again costs reads and locks only).
 async fn write_round(
     tx: &Transaction<'_>,
     rows: &[ParsedRow],
@@ -527,6 +528,15 @@ async fn write_round(
                                          then v.consent_at else c.email_consent_at end
                from v join before b on b.id = v.id
                where c.id = v.id
+                 -- a row that changes nothing is left alone: no new row version, no audit
+                 and (c.email, c.phone, c.first_name, c.last_name, c.time_zone, c.locale,
+                      c.attributes, c.sms_consent, c.email_consent)
+                     is distinct from
+                     (coalesce(v.email, c.email), coalesce(v.phone, c.phone),
+                      coalesce(v.first_name, c.first_name), coalesce(v.last_name, c.last_name),
+                      coalesce(v.time_zone, c.time_zone), coalesce(v.locale, c.locale),
+                      c.attributes || v.attributes, coalesce(v.sms_status, c.sms_consent),
+                      coalesce(v.email_status, c.email_consent))
                returning 1
              ),
              inserted as (
@@ -557,8 +567,8 @@ async fn write_round(
                  and (v.is_new or b.id is not null)
                returning 1
              )
-             select (select count(*) from updated), (select count(*) from inserted),
-                    (select count(*) from recorded)",
+             -- (data-modifying parts run whether or not the answer reads them)
+             select (select count(*) from before), (select count(*) from inserted)",
             &[
                 &ids,
                 &is_new,
@@ -579,10 +589,11 @@ async fn write_round(
         )
         .await
         .map_err(DbError::from)?;
+    // `updated` counts the contacts matched (changed or not), as the row-by-row path does
     let (updated, created): (i64, i64) = (counts.get(0), counts.get(1));
     let expected_updates = is_new.iter().filter(|n| !**n).count();
     if usize::try_from(updated).ok() != Some(expected_updates) {
-        // RLS hid a contact the lookup saw: let the row-by-row path say which
+        // RLS hid a contact the lookup saw (or it went since): let the row-by-row path say which
         return Err(WriteError::Forbidden);
     }
     let added = match options.audience_id {
