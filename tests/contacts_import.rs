@@ -234,6 +234,83 @@ async fn a_consent_change_on_reimport_takes_the_new_source_and_time_and_is_recor
 }
 
 #[tokio::test]
+async fn a_consent_changed_by_another_writer_meanwhile_is_compared_with_its_latest_value() {
+    let app = TestApp::spawn().await;
+    app.load_fixtures().await;
+    let first = "email,sms_consent,consent_source\nlee@example.com,yes,signup form\n";
+    let (status, report) = import(&app, "user", "", first).await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+
+    // another writer withdraws the consent and holds the row until the import waits for it
+    let mut other = app.db.superuser().await;
+    let other = other.transaction().await.unwrap();
+    other
+        .execute(
+            "update public.contacts set sms_consent = 'denied', sms_consent_source = 'phone call'
+             where email = 'lee@example.com'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let observer = app.db.superuser().await;
+    let release = async {
+        for _ in 0..500 {
+            let waiting: i64 = observer
+                .query_one(
+                    "select count(*) from pg_stat_activity
+                     where datname = current_database() and wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                other.commit().await.unwrap();
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the import never waited for the row");
+    };
+    // the file grants it again: a change from the withdrawal that committed meanwhile
+    let second = "email,sms_consent,consent_source\nlee@example.com,yes,survey\n";
+    let ((status, report), ()) = tokio::join!(import(&app, "user", "", second), release);
+    assert_eq!(
+        (status, report["updated"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    let row = app
+        .db
+        .superuser()
+        .await
+        .query_one(
+            "select sms_consent, sms_consent_source from public.contacts where email = 'lee@example.com'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1)),
+        ("granted".to_string(), "survey".to_string())
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from public.contact_consents c join public.contacts k on k.id = c.contact_id
+             where k.email = 'lee@example.com' and c.status = 'granted' and c.source = 'survey'"
+        )
+        .await,
+        1,
+        "the grant is recorded: it changed the state the other writer left"
+    );
+}
+
+#[tokio::test]
 async fn a_row_whose_addresses_belong_to_two_contacts_is_reported_and_the_rest_kept() {
     let app = TestApp::spawn().await;
     app.load_fixtures().await;

@@ -2,8 +2,8 @@
 //! `Read` (the function feeds it the request body as it arrives) on a blocking thread, and
 //! validates each into a normalised contact or a row error with its line number; [`apply`]
 //! writes the good rows in the caller's transaction in batches of [`BATCH_ROWS`]: one lookup of
-//! the existing contacts, one statement that upserts them with their consent and records the
-//! consent changes, and one for the audience. Rows of a batch that share an address (or match the same contact) are
+//! the existing contacts, one statement that locks those, one that upserts the contacts with
+//! their consent and records the consent changes, and one for the audience. Rows of a batch that share an address (or match the same contact) are
 //! written in file order, in successive rounds, exactly as one row after the other would be.
 //! When the database refuses a batch (an address that belongs to another contact), the batch
 //! is written again one savepoint per row, so that row is reported with its line and the rest
@@ -14,7 +14,10 @@
 //! `first_name`, `last_name`, `time_zone`, `locale`, `sms_consent`, `email_consent`,
 //! `consent_source`, `consent_at`. Any other column becomes a custom attribute.
 
-use std::{collections::HashSet, io::Read};
+use std::{
+    collections::{HashMap, HashSet},
+    io::Read,
+};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use gimbal_db::DbError;
@@ -449,22 +452,52 @@ struct Written {
     added: u64,
 }
 
-/// One round as one statement: the upsert (new contacts get their id here, so membership
-/// needs no second lookup) with each row's consent set in the same write, the consent history
-/// for the changes, then the audience.
+/// One round: the existing contacts it matches are locked and their consent read (one
+/// statement), then one statement writes the contacts with each row's consent and the consent
+/// history for the changes (new contacts get their id here, so membership needs no second
+/// lookup), then the audience.
 ///
-/// New contacts are inserted with their consent, so a round writes each contact once. For an
-/// existing contact the consent it had is read under a row lock (`before`) and the update joins
-/// it, so it is read before the update and is the latest committed value: a change is recorded
-/// in the history only when it changes the contact's state, as [`contacts::record_consents`]
-/// does for one contact. A contact the row would not change is not written at all (a file
-/// imported again costs reads and locks only).
+/// New contacts are inserted with their consent, so a round writes each contact once. The lock
+/// is taken by a statement of its own, so it waits for any writer holding a contact and reads
+/// the value that writer committed; the write that follows sees that same value (a new
+/// statement, a new snapshot, and the rows are ours until the transaction ends). A change is
+/// recorded in the history only when it changes the contact's state, as
+/// [`contacts::record_consents`] does for one contact. A contact the row would not change is
+/// not written at all (a file imported again costs reads and locks only).
 async fn write_round(
     tx: &Transaction<'_>,
     rows: &[ParsedRow],
     existing: &[Option<Uuid>],
     options: &ImportOptions,
 ) -> Result<Written, WriteError> {
+    let matched: Vec<Uuid> = existing.iter().flatten().copied().collect();
+    let locked = if matched.is_empty() {
+        Vec::new()
+    } else {
+        tx.query(
+            "select id, sms_consent, email_consent from public.contacts
+             where id = any($1) for no key update",
+            &[&matched],
+        )
+        .await
+        .map_err(DbError::from)?
+    };
+    if locked.len() != matched.len() {
+        // RLS hid a contact the lookup saw (or it went since): let the row-by-row path say which
+        return Err(WriteError::Forbidden);
+    }
+    let was: HashMap<Uuid, (String, String)> = locked
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let was_sms: Vec<Option<&str>> = existing
+        .iter()
+        .map(|id| id.and_then(|id| was.get(&id)).map(|w| w.0.as_str()))
+        .collect();
+    let was_email: Vec<Option<&str>> = existing
+        .iter()
+        .map(|id| id.and_then(|id| was.get(&id)).map(|w| w.1.as_str()))
+        .collect();
     let ids: Vec<Uuid> = existing
         .iter()
         .map(|id| id.unwrap_or_else(Uuid::new_v4))
@@ -492,22 +525,16 @@ async fn write_round(
         .map(|r| serde_json::json!({"via": "csv import", "line": r.line}))
         .collect();
     let attributes: Vec<&Value> = rows.iter().map(|r| &r.contact.attributes).collect();
-    let counts = tx
+    let created: i64 = tx
         .query_one(
             "with v as (
                select * from unnest($1::uuid[], $2::bool[], $3::text[], $4::text[], $5::text[],
                                     $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::text[],
                                     $11::text[], $12::text[], $13::text[], $14::timestamptz[],
-                                    $15::jsonb[])
+                                    $15::jsonb[], $16::text[], $17::text[])
                  as v (id, is_new, email, phone, first_name, last_name, time_zone, locale,
                        attributes, sms_status, sms_source, email_status, email_source,
-                       consent_at, evidence)
-             ),
-             before as materialized (
-               select c.id, c.sms_consent, c.email_consent
-               from public.contacts c join v on v.id = c.id
-               where not v.is_new
-               for no key update of c
+                       consent_at, evidence, was_sms, was_email)
              ),
              updated as (
                update public.contacts c set
@@ -517,17 +544,17 @@ async fn write_round(
                  time_zone = coalesce(v.time_zone, c.time_zone), locale = coalesce(v.locale, c.locale),
                  attributes = c.attributes || v.attributes,
                  sms_consent = coalesce(v.sms_status, c.sms_consent),
-                 sms_consent_source = case when v.sms_status <> b.sms_consent
+                 sms_consent_source = case when v.sms_status <> c.sms_consent
                                            then v.sms_source else c.sms_consent_source end,
-                 sms_consent_at = case when v.sms_status <> b.sms_consent
+                 sms_consent_at = case when v.sms_status <> c.sms_consent
                                        then v.consent_at else c.sms_consent_at end,
                  email_consent = coalesce(v.email_status, c.email_consent),
-                 email_consent_source = case when v.email_status <> b.email_consent
+                 email_consent_source = case when v.email_status <> c.email_consent
                                              then v.email_source else c.email_consent_source end,
-                 email_consent_at = case when v.email_status <> b.email_consent
+                 email_consent_at = case when v.email_status <> c.email_consent
                                          then v.consent_at else c.email_consent_at end
-               from v join before b on b.id = v.id
-               where c.id = v.id
+               from v
+               where not v.is_new and c.id = v.id
                  -- a row that changes nothing is left alone: no new row version, no audit
                  and (c.email, c.phone, c.first_name, c.last_name, c.time_zone, c.locale,
                       c.attributes, c.sms_consent, c.email_consent)
@@ -558,17 +585,16 @@ async fn write_round(
                select v.id, ch.channel,
                       case when ch.status = 'granted' then 'granted' else 'revoked' end,
                       ch.source, v.consent_at, v.evidence
-               from v left join before b on b.id = v.id
-               cross join lateral (values ('sms', v.sms_status, v.sms_source, b.sms_consent),
-                                          ('email', v.email_status, v.email_source, b.email_consent))
+               from v
+               cross join lateral (values ('sms', v.sms_status, v.sms_source, v.was_sms),
+                                          ('email', v.email_status, v.email_source, v.was_email))
                  as ch (channel, status, source, was)
                where ch.status is not null
                  and ch.status is distinct from coalesce(ch.was, 'unknown')
-                 and (v.is_new or b.id is not null)
                returning 1
              )
              -- (data-modifying parts run whether or not the answer reads them)
-             select (select count(*) from before), (select count(*) from inserted)",
+             select count(*) from inserted",
             &[
                 &ids,
                 &is_new,
@@ -585,17 +611,13 @@ async fn write_round(
                 &email_source,
                 &consent_at,
                 &evidence,
+                &was_sms,
+                &was_email,
             ],
         )
         .await
-        .map_err(DbError::from)?;
-    // `updated` counts the contacts matched (changed or not), as the row-by-row path does
-    let (updated, created): (i64, i64) = (counts.get(0), counts.get(1));
-    let expected_updates = is_new.iter().filter(|n| !**n).count();
-    if usize::try_from(updated).ok() != Some(expected_updates) {
-        // RLS hid a contact the lookup saw (or it went since): let the row-by-row path say which
-        return Err(WriteError::Forbidden);
-    }
+        .map_err(DbError::from)?
+        .get(0);
     let added = match options.audience_id {
         Some(audience) => tx
             .execute(
@@ -608,9 +630,10 @@ async fn write_round(
             .map_err(DbError::from)?,
         None => 0,
     };
+    // `updated` counts the contacts matched (changed or not), as the row-by-row path does
     Ok(Written {
         created: u64::try_from(created).unwrap_or_default(),
-        updated: u64::try_from(updated).unwrap_or_default(),
+        updated: matched.len() as u64,
         added,
     })
 }
