@@ -27,6 +27,15 @@ fn corpus() -> String {
     std::fs::read_to_string(fixture_path("imports/contacts_with_bad_rows.csv")).unwrap()
 }
 
+/// The import answered 200 with `key` (`created` or `updated`) equal to `n`.
+fn expect_ok(status: StatusCode, report: &Value, key: &str, n: u64) {
+    assert_eq!(
+        (status, report[key].as_u64()),
+        (StatusCode::OK, Some(n)),
+        "{report}"
+    );
+}
+
 /// Each contact's row version (`xmin`), by id: it changes when a row is written.
 async fn row_versions(app: &TestApp) -> Vec<(String, String)> {
     app.db
@@ -170,20 +179,12 @@ async fn a_consent_change_on_reimport_takes_the_new_source_and_time_and_is_recor
     let first = "email,sms_consent,email_consent,consent_source,consent_at,time_zone\n\
                  kim@example.com,yes,yes,signup form,2024-05-01,America/Chicago\n";
     let (status, report) = import(&app, "user", "", first).await;
-    assert_eq!(
-        (status, report["created"].as_u64()),
-        (StatusCode::OK, Some(1)),
-        "{report}"
-    );
+    expect_ok(status, &report, "created", 1);
     // the email grant is repeated (no change), the sms grant withdrawn
     let second = "email,sms_consent,email_consent,consent_source,consent_at\n\
                   KIM@example.com,no,yes,support call,2024-06-02\n";
     let (status, report) = import(&app, "user", "", second).await;
-    assert_eq!(
-        (status, report["updated"].as_u64()),
-        (StatusCode::OK, Some(1)),
-        "{report}"
-    );
+    expect_ok(status, &report, "updated", 1);
     let row = app
         .db
         .superuser()
@@ -239,11 +240,7 @@ async fn a_consent_changed_by_another_writer_meanwhile_is_compared_with_its_late
     app.load_fixtures().await;
     let first = "email,sms_consent,consent_source\nlee@example.com,yes,signup form\n";
     let (status, report) = import(&app, "user", "", first).await;
-    assert_eq!(
-        (status, report["created"].as_u64()),
-        (StatusCode::OK, Some(1)),
-        "{report}"
-    );
+    expect_ok(status, &report, "created", 1);
 
     // another writer withdraws the consent and holds the row until the import waits for it
     let mut other = app.db.superuser().await;
@@ -279,11 +276,7 @@ async fn a_consent_changed_by_another_writer_meanwhile_is_compared_with_its_late
     // the file grants it again: a change from the withdrawal that committed meanwhile
     let second = "email,sms_consent,consent_source\nlee@example.com,yes,survey\n";
     let ((status, report), ()) = tokio::join!(import(&app, "user", "", second), release);
-    assert_eq!(
-        (status, report["updated"].as_u64()),
-        (StatusCode::OK, Some(1)),
-        "{report}"
-    );
+    expect_ok(status, &report, "updated", 1);
     let row = app
         .db
         .superuser()
