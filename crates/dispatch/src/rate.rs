@@ -1,8 +1,9 @@
 //! Rate limits shared by every worker: a GCRA bucket per provider and per sender in Postgres
 //! (`app_private.reserve_send_rate`). A worker reserves a batch's worth of messages before it
-//! claims them and sleeps for the answer; two workers reserving at once queue behind each other
-//! on the bucket's row, so the sum of all workers stays within the configured rate. A per-worker
-//! share of the limit would need to know how many workers are alive; the bucket does not.
+//! claims them, sleeps for the answer, and gives back what the claim did not find. Two workers
+//! reserving at once queue behind each other on the bucket's row, so the sum of all workers
+//! stays within the configured rate. A per-worker share of the limit would need to know how many
+//! workers are alive; the bucket does not.
 
 use std::time::Duration;
 
@@ -37,9 +38,53 @@ pub async fn acquire(
     limits: &RateLimits,
     n: usize,
 ) -> Result<Duration, DispatchError> {
+    let wait = reserve(
+        pool,
+        provider,
+        sender,
+        limits,
+        i32::try_from(n).unwrap_or(i32::MAX),
+    )
+    .await?;
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    Ok(wait)
+}
+
+/// Gives back `n` messages of a reservation that were not sent (a claim found fewer rows than
+/// were reserved), so the budget stays for the next claim and for other campaigns.
+pub async fn release(
+    pool: &Pool,
+    provider: &str,
+    sender: &str,
+    limits: &RateLimits,
+    n: usize,
+) -> Result<(), DispatchError> {
+    if n > 0 {
+        reserve(
+            pool,
+            provider,
+            sender,
+            limits,
+            -i32::try_from(n).unwrap_or(i32::MAX),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Moves both buckets by `wanted` messages (negative gives back); answers the wait before they
+/// may go.
+async fn reserve(
+    pool: &Pool,
+    provider: &str,
+    sender: &str,
+    limits: &RateLimits,
+    wanted: i32,
+) -> Result<Duration, DispatchError> {
     let mut client = pool.get().await?;
     let tx = Dispatcher::service(&mut client, "dispatch/rate").await?;
-    let wanted = i32::try_from(n).unwrap_or(i32::MAX);
     let mut wait: f64 = tx
         .query_one(
             "select app_private.reserve_send_rate($1, $2, $3, $4)",
@@ -68,9 +113,5 @@ pub async fn acquire(
         wait = wait.max(sender_wait);
     }
     tx.commit().await?;
-    let wait = Duration::from_secs_f64(wait.max(0.0));
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
-    Ok(wait)
+    Ok(Duration::from_secs_f64(wait.max(0.0)))
 }

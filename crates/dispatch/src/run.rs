@@ -241,6 +241,14 @@ impl Dispatcher {
             report.unknown += self.sweep(campaign).await?;
             rate::acquire(&self.pool, provider, &sender, limits, batch).await?;
             let claimed = self.claim(campaign, owner, batch).await?;
+            rate::release(
+                &self.pool,
+                provider,
+                &sender,
+                limits,
+                batch.saturating_sub(claimed.len()),
+            )
+            .await?;
             if claimed.is_empty() {
                 match self.settle(campaign).await? {
                     Settle::Again => continue,

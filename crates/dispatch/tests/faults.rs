@@ -164,6 +164,28 @@ async fn the_rate_limit_holds_across_two_workers() {
 }
 
 #[tokio::test]
+async fn budget_a_claim_did_not_use_is_given_back() {
+    let h = Harness::new().await;
+    // a batch is a second of budget (10); the campaign has 3 recipients, and the run's last
+    // claim finds none
+    h.sql(r#"update public.app_settings set value = '{"per_second": 10, "burst": 10}' where key = 'rate_limit.sms'"#)
+        .await;
+    let id = h.campaign("sms", 3, None, "{}").await;
+    h.dispatcher().run_campaign(id, "w").await.unwrap();
+    assert_eq!(h.twilio.count(), 3);
+    // the provider's bucket is ahead of the clock by the 3 sent (0.3 s), not by the 20
+    // reserved for the two claims (2 s)
+    let ahead = h
+        .value(
+            "select max(extract(epoch from tat - clock_timestamp()))::float8 as s
+             from app_private.send_rate_buckets where bucket like 'provider:%'",
+        )
+        .await;
+    let ahead = ahead["s"].as_f64().unwrap();
+    assert!(ahead < 0.5, "{ahead} s of budget still reserved");
+}
+
+#[tokio::test]
 async fn a_per_sender_limit_is_stricter_than_the_provider_limit() {
     let h = Harness::new().await;
     h.sql(
