@@ -218,20 +218,18 @@ pub async fn materialise(
         "no_consent": audience.no_consent,
         "suppressed": audience.suppressed,
     });
-    let mut writer = pool.get().await?;
-    let wtx = Dispatcher::service(&mut writer, "dispatch/materialise").await?;
-    wtx.execute(
+    // the counts and the mark commit with the release of the lock
+    tx.execute(
         "select app_private.add_campaign_stats($1, $2)",
         &[&campaign_id, &stats],
     )
     .await?;
-    wtx.execute(
+    tx.execute(
         "update public.campaigns set stats = stats || jsonb_build_object('materialised_at', clock_timestamp())
          where id = $1",
         &[&campaign_id],
     )
     .await?;
-    wtx.commit().await?;
     tx.commit().await?;
     Ok(true)
 }
