@@ -100,6 +100,9 @@ pub struct DispatchConfig {
     pub max_lease_wait: Duration,
     /// Jobs enqueued per campaign start (workers that may share one campaign).
     pub parallelism: usize,
+    /// Recipients read, rendered and committed per materialisation page; senders start on the
+    /// first page.
+    pub materialise_page: usize,
 }
 
 impl DispatchConfig {
@@ -116,6 +119,7 @@ impl DispatchConfig {
             retry_base: Duration::from_millis(500),
             max_lease_wait: Duration::from_secs(10),
             parallelism: 2,
+            materialise_page: 5_000,
         }
     }
 

@@ -30,9 +30,6 @@ use crate::{
     settings::Settings,
 };
 
-/// Rows rendered and inserted per round trip.
-const CHUNK: i64 = 5_000;
-
 pub const CONTACT_COLUMNS: &str =
     "c.id, c.email, c.phone, c.first_name, c.last_name, c.locale, c.time_zone, c.attributes";
 
@@ -187,18 +184,20 @@ pub async fn materialise(
         normalised = normalised(channel),
     );
     let statement = tx.prepare(&sql).await?;
+    let page_size = config.materialise_page.max(1);
+    let limit = i64::try_from(page_size).unwrap_or(i64::MAX);
     let page = |after: Uuid| {
         let statement = &statement;
         let tx = &tx;
         async move {
-            tx.query(statement, &[&audience_id, &channel, &after, &CHUNK])
+            tx.query(statement, &[&audience_id, &channel, &after, &limit])
                 .await
         }
     };
     let mut rows = page(Uuid::nil()).await?;
     while !rows.is_empty() {
         let after: Uuid = rows[rows.len() - 1].get(0);
-        let last = rows.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX);
+        let last = rows.len() < page_size;
         let batch = render_chunk(config, campaign_id, channel, prepared, settings, &rows);
         // the next page is read while this one is written
         let (written, next) =

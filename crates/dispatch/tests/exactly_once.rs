@@ -279,3 +279,32 @@ async fn senders_wait_for_a_materialisation_in_progress_before_completing() {
     assert_eq!(report.sent, 30);
     assert_eq!(h.sendgrid.received().len(), 30);
 }
+
+#[tokio::test]
+async fn recipients_are_materialised_in_pages_and_sending_starts_before_the_last() {
+    let h = Harness::new().await;
+    let id = h.campaign("email", 300, None, "{}").await;
+    let mut config = h.config();
+    config.materialise_page = 3;
+    let report = h
+        .dispatcher_with(config, std::time::Duration::from_secs(5))
+        .run_campaign(id, "w1")
+        .await
+        .unwrap();
+
+    assert_eq!(report.outcome, "completed");
+    assert_eq!(report.sent, 300);
+    assert_eq!(h.sendgrid.received().len(), 300);
+    assert!(h.sendgrid.duplicates().is_empty());
+    let stats = h.stats(id).await;
+    assert_eq!(stats["stats"]["recipients"], 300, "each page counted once");
+    // the first messages went out while later pages were still being written
+    let order = h
+        .value(&format!(
+            "select min(m.sent_at) < (c.stats->>'materialised_at')::timestamptz as early
+             from public.email_messages m join public.campaigns c on c.id = m.campaign_id
+             where m.campaign_id = '{id}' group by c.stats"
+        ))
+        .await;
+    assert_eq!(order["early"], true);
+}
