@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     ReportError, ReportRun,
     data::ReportData,
-    runs::{self, RunRequest, Trigger},
+    runs::{self, RunRequest},
 };
 
 pub const JOB_KIND: &str = "reports.deliver";
@@ -119,7 +119,7 @@ async fn run(ctx: &JobContext, report_id: Uuid, store: &Store) -> Result<Value, 
         &data,
         Some(report_id),
         owner,
-        Trigger::Schedule { job_id: ctx.job_id },
+        ctx.job_id,
         LINK_LIFETIME,
     )
     .await?;

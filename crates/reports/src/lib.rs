@@ -15,7 +15,7 @@ use gimbal_storage::StorageError;
 
 pub use definition::{FieldError, Format, Report};
 pub use generate::{Caller, QueuedReportRun};
-pub use runs::{ReportRun, RunRequest, Trigger};
+pub use runs::{ReportRun, RunRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

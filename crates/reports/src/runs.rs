@@ -46,13 +46,6 @@ pub struct ReportRun {
     pub expires_at: DateTime<Utc>,
 }
 
-/// How the run came about.
-#[derive(Clone, Copy, Debug)]
-pub enum Trigger {
-    Manual,
-    Schedule { job_id: i64 },
-}
-
 /// A request resolved under the caller's RLS: the saved report's name and the definition as
 /// merged and validated.
 #[derive(Clone, Debug)]
@@ -164,22 +157,19 @@ pub(crate) async fn service_tx<'a>(
     )
 }
 
-/// Renders, stores and records `data`. The run row is written first, so a failure to render
-/// or store leaves a `failed` run with the reason.
+/// Renders, stores and records `data` for the schedule's job `job_id`. The run row is written
+/// first, so a failure to render or store leaves a `failed` run with the reason. (Runs asked for
+/// through `generate-report` are queued and completed by [`crate::generate`].)
 pub async fn execute(
     pool: &Pool,
     store: &Store,
     data: &ReportData,
     report_id: Option<Uuid>,
     created_by: Option<Uuid>,
-    trigger: Trigger,
+    job_id: i64,
     link_lifetime: Duration,
 ) -> Result<(ReportRun, Vec<u8>), ReportError> {
     let report = &data.report;
-    let (trigger_name, job_id) = match trigger {
-        Trigger::Manual => ("manual", None),
-        Trigger::Schedule { job_id } => ("schedule", Some(job_id)),
-    };
     let run_id: Uuid = {
         let mut client = pool.get().await.map_err(DbError::from)?;
         let tx = service_tx(&mut client).await?;
@@ -187,12 +177,11 @@ pub async fn execute(
             .query_one(
                 "insert into public.report_runs
                    (report_id, format, status, trigger, definition, period_from, period_to, job_id, created_by)
-                 values ($1, $2, 'running', $3, $4, $5, $6, $7, $8)
+                 values ($1, $2, 'running', 'schedule', $3, $4, $5, $6, $7)
                  returning id",
                 &[
                     &report_id,
                     &report.format.as_str(),
-                    &trigger_name,
                     &run_definition(report),
                     &report.from,
                     &report.to,
