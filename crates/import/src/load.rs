@@ -108,7 +108,8 @@ pub async fn import_csv<R: Read + Send + 'static>(
         key = registered_key;
         options.table_columns = Some(columns);
     }
-    let (input, digest) = Digesting::new(input);
+    // the content's digest identifies a keyless load (see `runs`); keyed loads upsert instead
+    let (input, digest) = Digesting::new(input, key.is_empty());
     let prepared = tokio::task::spawn_blocking(move || csv_file::prepare(input, &options))
         .await
         .map_err(|e| ImportError::Read(e.to_string()))??;
@@ -136,24 +137,28 @@ pub async fn import_csv<R: Read + Send + 'static>(
         )
         .await?;
     }
-    let (summary, rows_loaded, sha256, rows_replaced) = if key.is_empty() {
-        let quoted = quote(&request.table);
-        let before = runs::begin_load(tx, &quoted).await?;
-        let (summary, rows) = copy(tx, &request.table, &columns, prepared).await?;
-        let sha256 = digest.hex();
-        let recorded = runs::finish_load(
-            tx,
-            import_table_id,
-            &quoted,
-            &sha256,
-            before,
-            request.reimport,
-        )
-        .await?;
-        (summary, rows, Some(sha256), recorded.rows_replaced)
-    } else {
-        let (summary, rows) = merge(tx, &request.table, &columns, &key, prepared).await?;
-        (summary, rows, None, 0)
+    let (summary, rows_loaded, sha256, rows_replaced) = match digest {
+        Some(digest) => {
+            let quoted = quote(&request.table);
+            let before = runs::begin_load(tx, &quoted).await?;
+            let (summary, rows) = copy(tx, &request.table, &columns, prepared).await?;
+            let sha256 = digest.hex();
+            let replaced = runs::finish_load(
+                tx,
+                import_table_id,
+                &quoted,
+                &sha256,
+                before,
+                rows,
+                request.reimport,
+            )
+            .await?;
+            (summary, rows, Some(sha256), replaced)
+        }
+        None => {
+            let (summary, rows) = merge(tx, &request.table, &columns, &key, prepared).await?;
+            (summary, rows, None, 0)
+        }
     };
     tracing::info!(
         import.table = %request.table,

@@ -37,10 +37,11 @@ pub enum Reimport {
     Append,
 }
 
-/// A reader that hashes what passes through it; the digest is read once reading is done.
+/// A reader that hashes what passes through it (when asked to); the digest is read once reading
+/// is done.
 pub struct Digesting<R> {
     inner: R,
-    hasher: Arc<Mutex<Sha256>>,
+    hasher: Option<Arc<Mutex<Sha256>>>,
 }
 
 /// The other end of a [`Digesting`] reader.
@@ -48,25 +49,23 @@ pub struct Digesting<R> {
 pub struct DigestHandle(Arc<Mutex<Sha256>>);
 
 impl<R: Read> Digesting<R> {
-    pub fn new(inner: R) -> (Self, DigestHandle) {
-        let hasher = Arc::new(Mutex::new(Sha256::new()));
-        (
-            Digesting {
-                inner,
-                hasher: hasher.clone(),
-            },
-            DigestHandle(hasher),
-        )
+    /// `inner`, hashed when `hash` is set (only keyless loads need the digest).
+    pub fn new(inner: R, hash: bool) -> (Self, Option<DigestHandle>) {
+        let hasher = hash.then(|| Arc::new(Mutex::new(Sha256::new())));
+        let handle = hasher.clone().map(DigestHandle);
+        (Digesting { inner, hasher }, handle)
     }
 }
 
 impl<R: Read> Read for Digesting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .update(&buf[..n]);
+        if let Some(hasher) = &self.hasher {
+            hasher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .update(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -95,22 +94,18 @@ pub async fn begin_load(tx: &Transaction<'_>, quoted: &str) -> Result<i64, Impor
     Ok(row.get(0))
 }
 
-/// What [`finish_load`] did about earlier imports of the same file.
-#[derive(Debug, Default)]
-pub struct Recorded {
-    pub rows_replaced: u64,
-}
-
-/// Applies `policy` to earlier imports of `sha256` into the table and records this one, whose
-/// rows are those above `before`.
+/// Applies `policy` to earlier imports of `sha256` into the table and records this one: its
+/// `rows` rows are those above `before`. Answers how many rows of earlier imports were
+/// replaced.
 pub async fn finish_load(
     tx: &Transaction<'_>,
     import_table_id: Uuid,
     quoted: &str,
     sha256: &str,
     before: i64,
+    rows: u64,
     policy: Reimport,
-) -> Result<Recorded, ImportError> {
+) -> Result<u64, ImportError> {
     let earlier = tx
         .query(
             "select id, first_row_id, last_row_id, created_at from public.import_runs
@@ -118,7 +113,7 @@ pub async fn finish_load(
             &[&import_table_id, &sha256],
         )
         .await?;
-    let mut recorded = Recorded::default();
+    let mut replaced = 0;
     if let Some(first) = earlier.first() {
         match policy {
             Reimport::Refuse => {
@@ -133,7 +128,7 @@ pub async fn finish_load(
                     let (id, from, to): (Uuid, Option<i64>, Option<i64>) =
                         (run.get(0), run.get(1), run.get(2));
                     if let (Some(from), Some(to)) = (from, to) {
-                        recorded.rows_replaced += tx
+                        replaced += tx
                             .execute(
                                 &format!(
                                     "delete from imports.{quoted} where _row_id between $1 and $2"
@@ -151,20 +146,19 @@ pub async fn finish_load(
     }
     let row = tx
         .query_one(
-            &format!(
-                "select min(_row_id), max(_row_id), count(*) from imports.{quoted} where _row_id > $1"
-            ),
+            &format!("select min(_row_id), max(_row_id) from imports.{quoted} where _row_id > $1"),
             &[&before],
         )
         .await?;
-    let (first, last, rows): (Option<i64>, Option<i64>, i64) = (row.get(0), row.get(1), row.get(2));
+    let (first, last): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
     tx.execute(
         "insert into public.import_runs (import_table_id, sha256, first_row_id, last_row_id, rows_loaded)
          values ($1, $2, $3, $4, $5)",
         &[&import_table_id, &sha256, &first, &last, &rows],
     )
     .await?;
-    Ok(recorded)
+    Ok(replaced)
 }
 
 #[cfg(test)]
@@ -173,7 +167,8 @@ mod tests {
 
     #[test]
     fn the_digest_covers_every_byte_read() {
-        let (mut reader, digest) = Digesting::new(&b"abc"[..]);
+        let (mut reader, digest) = Digesting::new(&b"abc"[..], true);
+        let digest = digest.unwrap();
         let mut out = Vec::new();
         reader.read_to_end(&mut out).unwrap();
         // FIPS 180-2, appendix B.1: SHA-256("abc").
