@@ -39,3 +39,33 @@ fn bearer_token(header: &str) -> Result<&str, AuthError> {
         _ => Err(AuthError::InvalidFormat),
     }
 }
+
+/// The token a request to a function that requires a JWT presented, read as the host reads it:
+/// the `Authorization: Bearer` token (the scheme in any case), else the `apikey`. For passing
+/// the caller's own credential on to Supabase (Storage, for example), after the host verified it.
+pub fn presented_token<'a>(
+    authorization: Option<&'a str>,
+    apikey: Option<&'a str>,
+) -> Option<&'a str> {
+    match credential(authorization, apikey, true) {
+        Ok(Credential::Bearer(token) | Credential::ApiKey(token)) => Some(token),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_presented_token_is_read_as_the_host_reads_it() {
+        assert_eq!(presented_token(Some("Bearer abc"), None), Some("abc"));
+        assert_eq!(
+            presented_token(Some("BEARER  abc"), Some("key")),
+            Some("abc")
+        );
+        assert_eq!(presented_token(None, Some("anon-key")), Some("anon-key"));
+        assert_eq!(presented_token(Some("Basic abc"), Some("key")), None);
+        assert_eq!(presented_token(None, None), None);
+    }
+}

@@ -19,6 +19,7 @@ mod roles;
 mod token;
 
 pub use authenticator::Authenticator;
+pub use bearer::presented_token;
 pub use caller::Caller;
 pub use config::AuthConfig;
 pub use error::AuthError;

@@ -186,16 +186,12 @@ async fn open_object(
         ));
     };
     // The host verified this token; Storage checks it again and applies its own RLS.
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .ok_or_else(|| {
-            ApiError::BadRequest("a Storage import needs the caller's bearer token".into())
-        })?;
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let token =
+        gimbal_auth::presented_token(header(header::AUTHORIZATION.as_str()), header("apikey"))
+            .ok_or_else(|| {
+                ApiError::BadRequest("a Storage import needs the caller's bearer token".into())
+            })?;
     let storage = CallerStorage::new(url, api_key.clone(), app.http.clone());
     let response = storage
         .open(&object.bucket, &object.path, token)
