@@ -29,6 +29,8 @@ pub const REPORTS_BUCKET: &str = "reports";
 pub enum StorageError {
     #[error("object path {0:?} is not allowed (letters, digits, '.', '_', '-' and '/' only)")]
     InvalidPath(String),
+    #[error("bucket name {0:?} is not allowed (letters, digits, '.', '_' and '-' only)")]
+    InvalidBucket(String),
     #[error("storage answered {status}: {message}")]
     Status { status: u16, message: String },
     #[error("storage is unreachable: {0}")]

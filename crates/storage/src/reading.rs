@@ -93,7 +93,7 @@ fn check_bucket(bucket: &str) -> Result<(), StorageError> {
     if ok {
         Ok(())
     } else {
-        Err(StorageError::InvalidPath(format!("bucket {bucket:?}")))
+        Err(StorageError::InvalidBucket(bucket.to_string()))
     }
 }
 

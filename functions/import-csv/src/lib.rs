@@ -214,7 +214,7 @@ async fn open_object(
 
 fn storage_error(err: StorageError, object: &StorageObject) -> ApiError {
     match err {
-        StorageError::InvalidPath(what) if what.starts_with("bucket ") => {
+        StorageError::InvalidBucket(_) => {
             ApiError::validation("bucket", "is not a valid bucket name")
         }
         StorageError::InvalidPath(_) => ApiError::validation(
