@@ -1,9 +1,9 @@
 //! Rate limits shared by every worker: a GCRA bucket per provider and per sender in Postgres
 //! (`app_private.reserve_send_rate`). A worker reserves a batch's worth of messages before it
-//! claims them, sleeps for the answer, and gives back what the claim did not find. Two workers
-//! reserving at once queue behind each other on the bucket's row, so the sum of all workers
-//! stays within the configured rate. A per-worker share of the limit would need to know how many
-//! workers are alive; the bucket does not.
+//! claims them and sleeps for the answer; what a claim did not find is kept for the next claim
+//! and given back when the run stops. Two workers reserving at once queue behind each other on
+//! the bucket's row, so the sum of all workers stays within the configured rate. A per-worker
+//! share of the limit would need to know how many workers are alive; the bucket does not.
 
 use std::time::Duration;
 
@@ -52,8 +52,8 @@ pub async fn acquire(
     Ok(wait)
 }
 
-/// Gives back `n` messages of a reservation that were not sent (a claim found fewer rows than
-/// were reserved), so the budget stays for the next claim and for other campaigns.
+/// Gives back `n` reserved messages a run did not send (it stopped with budget left), so the
+/// budget stays for other runs and campaigns.
 pub async fn release(
     pool: &Pool,
     provider: &str,

@@ -237,18 +237,18 @@ impl Dispatcher {
         };
         let batch = rate::batch_for(limits, &sender, max);
         let threshold = auto_pause_threshold(campaign, settings);
+        // budget reserved and not yet used: a claim that finds fewer rows keeps the rest for the
+        // next claim instead of reserving again, and the run gives back what is left when it
+        // stops
+        let mut reserved = 0;
         loop {
             report.unknown += self.sweep(campaign).await?;
-            rate::acquire(&self.pool, provider, &sender, limits, batch).await?;
+            if reserved < batch {
+                rate::acquire(&self.pool, provider, &sender, limits, batch - reserved).await?;
+                reserved = batch;
+            }
             let claimed = self.claim(campaign, owner, batch).await?;
-            rate::release(
-                &self.pool,
-                provider,
-                &sender,
-                limits,
-                batch.saturating_sub(claimed.len()),
-            )
-            .await?;
+            reserved = reserved.saturating_sub(claimed.len());
             if claimed.is_empty() {
                 match self.settle(campaign).await? {
                     Settle::Again => continue,
@@ -258,6 +258,7 @@ impl Dispatcher {
                         continue;
                     }
                     Settle::Stop(outcome) => {
+                        rate::release(&self.pool, provider, &sender, limits, reserved).await?;
                         report.outcome = outcome;
                         return Ok(());
                     }
@@ -271,6 +272,7 @@ impl Dispatcher {
             self.record(campaign, owner, &delivery, threshold, report)
                 .await?;
             if let Some(reason) = &delivery.fatal {
+                rate::release(&self.pool, provider, &sender, limits, reserved).await?;
                 self.pause(campaign.id, &format!("provider refused: {reason}"))
                     .await?;
                 report.outcome = "paused".into();
