@@ -2,8 +2,8 @@
 //! `Read` (the function feeds it the request body as it arrives) on a blocking thread, and
 //! validates each into a normalised contact or a row error with its line number; [`apply`]
 //! writes the good rows in the caller's transaction in batches of [`BATCH_ROWS`]: one lookup of
-//! the existing contacts (which locks them), one statement that upserts the contacts with their
-//! consent and records the consent changes, and one for the audience. Rows of a batch that share an address (or match the same contact) are
+//! the existing contacts, one statement that locks those, one that upserts the contacts with
+//! their consent and records the consent changes, and one for the audience. Rows of a batch that share an address (or match the same contact) are
 //! written in file order, in successive rounds, exactly as one row after the other would be.
 //! When the database refuses a batch (an address that belongs to another contact), the batch
 //! is written again one savepoint per row, so that row is reported with its line and the rest
@@ -14,7 +14,10 @@
 //! `first_name`, `last_name`, `time_zone`, `locale`, `sms_consent`, `email_consent`,
 //! `consent_source`, `consent_at`. Any other column becomes a custom attribute.
 
-use std::{collections::HashSet, io::Read};
+use std::{
+    collections::{HashMap, HashSet},
+    io::Read,
+};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use gimbal_db::DbError;
@@ -403,61 +406,43 @@ fn split_by_address(rows: Vec<ParsedRow>) -> (Vec<ParsedRow>, Vec<ParsedRow>) {
     (round, later)
 }
 
-/// An existing contact a row updates, locked, with the consent it had.
-struct Existing {
-    id: Uuid,
-    sms_consent: String,
-    email_consent: String,
-}
-
-/// The existing contact each row updates (on email, then phone), locked (`for no key update`)
-/// until the transaction ends. The lock is taken here, by a statement before the write, so it
-/// waits for any writer holding a contact and reads the consent that writer committed; the
-/// write that follows (a new statement, a new snapshot) sees that same value. A row matching a
-/// contact an earlier row of the round already matches waits for the next round.
+/// The existing contact each row updates (on email, then phone). A row matching a contact an
+/// earlier row of the round already matches waits for the next round.
 async fn lookup(
     tx: &Transaction<'_>,
     round: Vec<ParsedRow>,
     mut later: Vec<ParsedRow>,
-) -> Result<(Vec<ParsedRow>, Vec<ParsedRow>, Vec<Option<Existing>>), WriteError> {
+) -> Result<(Vec<ParsedRow>, Vec<ParsedRow>, Vec<Option<Uuid>>), WriteError> {
     let emails: Vec<Option<&str>> = round.iter().map(|r| r.contact.email.as_deref()).collect();
     let phones: Vec<Option<&str>> = round.iter().map(|r| r.contact.phone.as_deref()).collect();
     let found = tx
         .query(
-            "select f.id, f.sms_consent, f.email_consent
+            "select (select c.id from public.contacts c
+                     where (v.email is not null and lower(c.email) = v.email)
+                        or (v.phone is not null and c.phone = v.phone)
+                     order by (v.email is not null and lower(c.email) = v.email) desc
+                     limit 1)
              from unnest($1::text[], $2::text[]) with ordinality as v (email, phone, ord)
-             left join lateral (
-               select c.id, c.sms_consent, c.email_consent from public.contacts c
-               where (v.email is not null and lower(c.email) = v.email)
-                  or (v.phone is not null and c.phone = v.phone)
-               order by (v.email is not null and lower(c.email) = v.email) desc
-               limit 1
-               for no key update
-             ) f on true
              order by v.ord",
             &[&emails, &phones],
         )
         .await
         .map_err(DbError::from)?;
     let mut matched = HashSet::new();
-    let (mut kept, mut existing) = (
+    let (mut kept, mut ids) = (
         Vec::with_capacity(round.len()),
         Vec::with_capacity(round.len()),
     );
     for (row, found) in round.into_iter().zip(found) {
-        let contact = found.get::<_, Option<Uuid>>(0).map(|id| Existing {
-            id,
-            sms_consent: found.get(1),
-            email_consent: found.get(2),
-        });
-        if contact.as_ref().is_some_and(|c| !matched.insert(c.id)) {
+        let id: Option<Uuid> = found.get(0);
+        if id.is_some_and(|id| !matched.insert(id)) {
             later.push(row);
         } else {
             kept.push(row);
-            existing.push(contact);
+            ids.push(id);
         }
     }
-    Ok((kept, later, existing))
+    Ok((kept, later, ids))
 }
 
 #[derive(Default)]
@@ -467,32 +452,55 @@ struct Written {
     added: u64,
 }
 
-/// One round: one statement writes the contacts with each row's consent and the consent
+/// One round: the existing contacts it matches are locked and their consent read (one
+/// statement), then one statement writes the contacts with each row's consent and the consent
 /// history for the changes (new contacts get their id here, so membership needs no second
-/// lookup), then one adds them to the audience. The contacts it updates were locked by
-/// [`lookup`], which read the consent they had.
+/// lookup), then the audience.
 ///
-/// New contacts are inserted with their consent, so a round writes each contact once. A change
-/// is recorded in the history only when it changes the contact's state, as
+/// New contacts are inserted with their consent, so a round writes each contact once. The lock
+/// is taken by a statement of its own, so it waits for any writer holding a contact and reads
+/// the value that writer committed; the write that follows sees that same value (a new
+/// statement, a new snapshot, and the rows are ours until the transaction ends). A change is
+/// recorded in the history only when it changes the contact's state, as
 /// [`contacts::record_consents`] does for one contact. A contact the row would not change is
 /// not written at all (a file imported again costs reads and locks only).
 async fn write_round(
     tx: &Transaction<'_>,
     rows: &[ParsedRow],
-    existing: &[Option<Existing>],
+    existing: &[Option<Uuid>],
     options: &ImportOptions,
 ) -> Result<Written, WriteError> {
+    let matched: Vec<Uuid> = existing.iter().flatten().copied().collect();
+    let locked = if matched.is_empty() {
+        Vec::new()
+    } else {
+        tx.query(
+            "select id, sms_consent, email_consent from public.contacts
+             where id = any($1) for no key update",
+            &[&matched],
+        )
+        .await
+        .map_err(DbError::from)?
+    };
+    if locked.len() != matched.len() {
+        // RLS hid a contact the lookup saw (or it went since): let the row-by-row path say which
+        return Err(WriteError::Forbidden);
+    }
+    let was: HashMap<Uuid, (String, String)> = locked
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
     let was_sms: Vec<Option<&str>> = existing
         .iter()
-        .map(|e| e.as_ref().map(|e| e.sms_consent.as_str()))
+        .map(|id| id.and_then(|id| was.get(&id)).map(|w| w.0.as_str()))
         .collect();
     let was_email: Vec<Option<&str>> = existing
         .iter()
-        .map(|e| e.as_ref().map(|e| e.email_consent.as_str()))
+        .map(|id| id.and_then(|id| was.get(&id)).map(|w| w.1.as_str()))
         .collect();
     let ids: Vec<Uuid> = existing
         .iter()
-        .map(|e| e.as_ref().map_or_else(Uuid::new_v4, |e| e.id))
+        .map(|id| id.unwrap_or_else(Uuid::new_v4))
         .collect();
     let is_new: Vec<bool> = existing.iter().map(Option::is_none).collect();
     let column = |f: fn(&ValidContact) -> &Option<String>| -> Vec<Option<&str>> {
@@ -625,7 +633,7 @@ async fn write_round(
     // `updated` counts the contacts matched (changed or not), as the row-by-row path does
     Ok(Written {
         created: u64::try_from(created).unwrap_or_default(),
-        updated: existing.iter().flatten().count() as u64,
+        updated: matched.len() as u64,
         added,
     })
 }
